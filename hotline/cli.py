@@ -1,0 +1,42 @@
+"""The `hotline` command: each part of the product registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module has `register(subparsers)`; a subcommand's handler is stored as `func`
+# and returns the process exit code.
+_COMMAND_MODULES = (
+    "hotline.config.cli",  # check
+    "hotline.ivr.cli",  # flows show, call
+    "hotline.queue.cli",  # simulate, staffing
+    "hotline.asr.cli",  # dispatch train/eval, satisfaction eval
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency, not an absent part
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
