@@ -216,3 +216,12 @@ class CallbackFailed:
     request_id: str
     at: float
     cause: str = "no-answer"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackChosen:
+    """A waiting caller chose to be called back instead of waiting (keeps their place)."""
+
+    call_id: str
+    at: float
+    number: str = ""  # "" = the number the call came from

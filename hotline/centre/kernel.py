@@ -1,0 +1,542 @@
+"""The centre's front door: every event in, the commands for the drivers out.
+
+    centre = CentreKernel.from_config(load_centre("config"))
+    commands = centre.handle(CallArrived("c1", "12345", "13800000000", at=t))
+
+`CentreKernel` owns the one map of where each call is (IVR, ACD, recording its exit
+message, transferring) and hands each event to the part that owns that call: the IVR
+flow engine (`hotline.ivr.engine`) or the ACD (`hotline.queue.acd`). A terminal IVR
+command (`Enqueue`, `RequestCallback`) moves the call into the ACD in the same step.
+Seat, agent, callback and mode events go to the ACD; the ACD's mode is the centre's
+mode, so flows see a switch at their next decision and waiting calls are re-ranked in
+the switch itself. Every ACD fact is kept for the store and fed to the live statistics.
+
+Pure and single-threaded: no I/O, no clock (time comes from each event's `at`).
+An event the kernel cannot place raises `KernelError` (or the IVR's `IllegalEvent`, the
+ACD's `AcdError`) before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.agents.directory import Agent, SeatDef
+from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
+from hotline.centre.commands import (
+    Enqueue,
+    Hangup,
+    IvrCommand,
+    Record,
+    RequestCallback,
+    Transfer,
+)
+from hotline.centre.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReady,
+    CallArrived,
+    CallbackAnswered,
+    CallbackChosen,
+    CallbackFailed,
+    CallContext,
+    CallEnded,
+    CallerHungUp,
+    DigitsReceived,
+    ModeSwitched,
+    NoInput,
+    PlaybackFinished,
+    RecordingFinished,
+    SeatAnswered,
+    SeatNoAnswer,
+    SpeechRecognized,
+    SpeechStarted,
+    TimerFired,
+    TransferFailed,
+)
+from hotline.centre.ports import TextClassifier
+from hotline.ivr.engine import FlowEngine, IvrState
+from hotline.queue.acd import Acd, AcdCommand, AcdOutput
+from hotline.queue.facts import (
+    AcdFact,
+    CallAbandoned,
+    CallCompleted,
+    CallExited,
+)
+from hotline.queue.rules import (
+    AnnounceRule,
+    CallbackOrder,
+    CallbackRule,
+    ExitAction,
+    ExpansionStep,
+    OverflowRule,
+    QueueRules,
+    RulesByMode,
+    ServiceTarget,
+    Strategy,
+)
+from hotline.queue.stats import LiveStats
+
+Command = IvrCommand | AcdCommand
+"""Anything the centre may ask a driver to do."""
+
+ACD_TIMER_PREFIX = "acd."
+UNKNOWN_LINE = "unknown-line"  # `Hangup` reasons for calls refused at the door
+LINE_DISABLED = "line-disabled"
+REFUSED = frozenset({UNKNOWN_LINE, LINE_DISABLED})
+
+Event = (
+    CallArrived
+    | DigitsReceived
+    | SpeechRecognized
+    | SpeechStarted
+    | NoInput
+    | PlaybackFinished
+    | RecordingFinished
+    | CallerHungUp
+    | TimerFired
+    | TransferFailed
+    | ModeSwitched
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentReady
+    | AgentPaused
+    | SeatAnswered
+    | SeatNoAnswer
+    | CallEnded
+    | CallbackAnswered
+    | CallbackFailed
+    | CallbackChosen
+)
+
+
+class KernelError(Exception):
+    """An event the centre cannot place (unknown call, event for the wrong part)."""
+
+
+class Where(Enum):
+    """Which part of the centre holds a call."""
+
+    IVR = "ivr"
+    ACD = "acd"  # waiting, ringing a seat, or talking to an agent
+    RECORDING = "recording"  # the ACD let the caller out to leave a message
+    TRANSFERRING = "transferring"  # `Transfer` sent; only a failure brings it back
+
+
+@dataclass(slots=True)
+class _Call:
+    line: str
+    caller: str
+    where: Where
+    ivr: IvrState | None
+
+
+class _LiveEnvironment:
+    """The flow engine's `Environment`: the configured world plus the ACD's live mode.
+
+    The ACD holds the one current mode (it also returns automatically at `until`), so the
+    IVR reads it from there and the two can never disagree.
+    """
+
+    __slots__ = ("_acd", "_base")
+
+    def __init__(self, base: Any, acd: Acd) -> None:
+        self._base = base
+        self._acd = acd
+
+    @property
+    def mode(self) -> str:
+        return self._acd.mode
+
+    def _now_base(self) -> Any:
+        base = self._base
+        if getattr(base, "mode", None) != self._acd.mode and hasattr(base, "with_mode"):
+            base = self._base = base.with_mode(self._acd.mode)
+        return base
+
+    def is_open(self, schedule: str, at: float) -> bool:
+        return bool(self._now_base().is_open(schedule, at))
+
+    def is_holiday(self, calendar: str, at: float) -> bool:
+        return bool(self._now_base().is_holiday(calendar, at))
+
+    def caller_in(self, list_name: str, number: str) -> bool:
+        return bool(self._now_base().caller_in(list_name, number))
+
+    def line_schedule(self, line: str) -> str | None:
+        schedule: str | None = self._now_base().line_schedule(line)
+        return schedule
+
+    def line_open(self, line: str, at: float) -> bool:
+        return bool(self._now_base().line_open(line, at))
+
+    def minute_of_day(self, at: float) -> int:
+        return int(self._now_base().minute_of_day(at))
+
+
+LineResolver = Callable[[str, str], tuple[str, str | None, bool] | None]
+"""(line, mode) -> (flow, language or None, enabled), or None for an unknown line."""
+
+
+class CentreKernel:
+    """One centre's live state: IVR sessions, the ACD, and where every call is."""
+
+    def __init__(
+        self,
+        engine: FlowEngine,
+        acd: Acd,
+        environment: Any,
+        lines: LineResolver,
+        *,
+        default_language: str = "zh",
+        stats: LiveStats | None = None,
+        keep_facts: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.acd = acd
+        self.stats = stats if stats is not None else LiveStats()
+        self._env = _LiveEnvironment(environment, acd)
+        self._lines = lines
+        self._default_language = default_language
+        self._calls: dict[str, _Call] = {}
+        self._keep_facts = keep_facts
+        self._facts: list[AcdFact] = []
+        self._handlers: dict[type[Any], Callable[[Any], list[Command]]] = {
+            CallArrived: self._on_arrived,
+            CallerHungUp: self._on_hung_up,
+            TimerFired: self._on_timer,
+            ModeSwitched: self._to_acd,
+            AgentLoggedIn: self._to_acd,
+            AgentLoggedOut: self._to_acd,
+            AgentReady: self._to_acd,
+            AgentPaused: self._to_acd,
+            SeatAnswered: self._to_acd,
+            SeatNoAnswer: self._to_acd,
+            CallEnded: self._to_acd,
+            CallbackAnswered: self._to_acd,
+            CallbackFailed: self._to_acd,
+            CallbackChosen: self._to_acd,
+        }
+        for kind in (DigitsReceived, SpeechRecognized, SpeechStarted, NoInput,
+                     PlaybackFinished, RecordingFinished, TransferFailed):
+            self._handlers[kind] = self._on_call_event
+
+    # --- construction from configuration ----------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        centre: Any,
+        *,
+        classifier: TextClassifier | None = None,
+        satisfaction: TextClassifier | None = None,
+        mode: str | None = None,
+        stats: LiveStats | None = None,
+        keep_facts: bool = True,
+    ) -> CentreKernel:
+        """Build the kernel of a loaded centre (`hotline.config.loader.Centre`)."""
+        from hotline.config.calendar import CentreEnvironment
+
+        config = centre.config
+        info = config.centre
+        start_mode = mode or ("normal" if "normal" in config.modes else next(iter(config.modes)))
+        engine = FlowEngine(
+            centre.flows,
+            centre.prompts,
+            classifier=classifier,
+            satisfaction=satisfaction,
+            fallback_language=info.default_language if info.prompt_fallback else None,
+        )
+        acd = Acd(
+            rules_from_config(config),
+            agents_from_config(config),
+            {name: seat.endpoint for name, seat in config.seats.items()},
+            rosters_from_config(config),
+            tz=info.timezone,
+            mode=start_mode,
+        )
+
+        def lines(number: str, line_mode: str) -> tuple[str, str | None, bool] | None:
+            if number not in config.lines:
+                return None
+            line = config.line_in(number, line_mode)
+            return line.flow, line.language, line.enabled
+
+        return cls(
+            engine,
+            acd,
+            CentreEnvironment(config, start_mode),
+            lines,
+            default_language=info.default_language,
+            stats=stats if stats is not None else LiveStats(timezone=ZoneInfo(info.timezone)),
+            keep_facts=keep_facts,
+        )
+
+    # --- the one entry point ------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Command]:
+        """Apply one event; return the commands for the drivers, in order."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise KernelError(f"the centre does not handle {type(event).__name__}")
+        return handler(event)
+
+    # --- views --------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self.acd.mode
+
+    def where(self, call_id: str) -> Where | None:
+        call = self._calls.get(call_id)
+        return None if call is None else call.where
+
+    def live_calls(self) -> Mapping[Where, int]:
+        counts = dict.fromkeys(Where, 0)
+        for call in self._calls.values():
+            counts[call.where] += 1
+        return counts
+
+    def take_facts(self) -> list[AcdFact]:
+        """The ACD facts since the last call (for the store and the wallboard push)."""
+        facts, self._facts = self._facts, []
+        return facts
+
+    # --- calls ----------------------------------------------------------------------------
+
+    def _on_arrived(self, event: CallArrived) -> list[Command]:
+        if event.call_id in self._calls or self.acd.knows(event.call_id):
+            raise KernelError(f"call {event.call_id!r} is already in the centre")
+        mode = self.acd.mode
+        line = self._lines(event.line, mode)
+        if line is None:
+            # A number routed here by mistake: never leave a citizen in silence.
+            return [Hangup(event.call_id, UNKNOWN_LINE)]
+        flow, language, enabled = line
+        if not enabled:
+            return [Hangup(event.call_id, LINE_DISABLED)]
+        context = CallContext(
+            event.call_id, event.line, event.caller, event.at,
+            language=language or self._default_language, mode=mode,
+        )
+        state, ivr_commands = self.engine.start(context, self._env, flow)
+        call = _Call(event.line, event.caller, Where.IVR, state)
+        self._calls[event.call_id] = call
+        return self._after_ivr(event.call_id, call, state, ivr_commands, event.at)
+
+    def _on_call_event(
+        self,
+        event: DigitsReceived | SpeechRecognized | SpeechStarted | NoInput | PlaybackFinished
+        | RecordingFinished | TransferFailed,
+    ) -> list[Command]:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            raise KernelError(f"{type(event).__name__} for unknown call {event.call_id!r}")
+        where = call.where
+        if where is Where.IVR or (where is Where.TRANSFERRING and type(event) is TransferFailed):
+            assert call.ivr is not None
+            state, commands = self.engine.step(call.ivr, event, self._env)
+            return self._after_ivr(event.call_id, call, state, commands, event.at)
+        if where is Where.RECORDING and type(event) in (RecordingFinished, NoInput):
+            # The exit message is stored (it becomes a work order): say goodbye.
+            del self._calls[event.call_id]
+            return [Hangup(event.call_id, "message-recorded")]
+        if type(event) in (PlaybackFinished, SpeechStarted, DigitsReceived):
+            # The end of a queue announcement, or keys pressed on hold: nothing to decide.
+            return []
+        raise KernelError(
+            f"{type(event).__name__} for call {event.call_id!r}, which is {where.value}"
+        )
+
+    def _after_ivr(
+        self, call_id: str, call: _Call, state: IvrState, commands: list[IvrCommand], at: float
+    ) -> list[Command]:
+        """Store the session; hand a terminal command to the ACD in this same step."""
+        call.ivr = state
+        out: list[Command] = []
+        for command in commands:
+            if type(command) is Enqueue:
+                out.append(command)
+                call.where, call.ivr = Where.ACD, None
+                result = self.acd.enqueue(command, line=call.line, caller=call.caller, at=at)
+                out.extend(self._take(result))
+            elif type(command) is RequestCallback:
+                out.append(command)
+                result = self.acd.request_callback(command, line=call.line, at=at)
+                del self._calls[call_id]
+                out.extend(self._take(result))
+                # The request keeps the place; the citizen's line is done.
+                out.append(Hangup(call_id, "callback-registered"))
+            elif type(command) is Transfer:
+                out.append(command)
+                call.where = Where.TRANSFERRING
+            elif type(command) is Hangup:
+                out.append(command)
+                self._calls.pop(call_id, None)
+            else:
+                out.append(command)
+        if state.finished and call_id in self._calls and call.where is Where.IVR:
+            self._calls.pop(call_id, None)  # the caller hung up inside the IVR
+        return out
+
+    def _on_hung_up(self, event: CallerHungUp) -> list[Command]:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            if self.acd.knows(event.call_id):
+                raise KernelError(f"{event.call_id!r} is a callback request, not a live call")
+            # Hang-ups race with our own `Hangup`: a second report of the end is harmless.
+            return []
+        if call.where is Where.IVR:
+            assert call.ivr is not None
+            self.engine.step(call.ivr, event, self._env)
+            del self._calls[event.call_id]
+            return []
+        if call.where is Where.ACD:
+            return self._take(self.acd.handle(event))
+        del self._calls[event.call_id]  # recording or transferring: nothing to undo
+        return []
+
+    def _on_timer(self, event: TimerFired) -> list[Command]:
+        if event.timer.startswith(ACD_TIMER_PREFIX):
+            return self._take(self.acd.handle(event))
+        call = self._calls.get(event.call_id)
+        if call is None or call.where is not Where.IVR or call.ivr is None:
+            raise KernelError(f"IVR timer {event.timer!r} for call {event.call_id!r} not in IVR")
+        state, commands = self.engine.step(call.ivr, event, self._env)
+        return self._after_ivr(event.call_id, call, state, commands, event.at)
+
+    def _to_acd(self, event: Any) -> list[Command]:
+        return self._take(self.acd.handle(event))
+
+    def _take(self, result: AcdOutput) -> list[Command]:
+        """Record the ACD's facts and follow the calls it let go of."""
+        stats = self.stats
+        calls = self._calls
+        for fact in result.facts:
+            stats.apply(fact)
+            if isinstance(fact, CallAbandoned | CallCompleted):
+                calls.pop(fact.call_id, None)
+            elif isinstance(fact, CallExited):
+                exited = calls.get(fact.call_id)
+                if exited is not None:
+                    if fact.action == ExitAction.RECORD.value:
+                        exited.where = Where.RECORDING
+                    else:
+                        del calls[fact.call_id]
+        if self._keep_facts:
+            self._facts.extend(result.facts)
+        commands: list[Command] = list(result.commands)
+        for command in commands:
+            if type(command) is Hangup:
+                calls.pop(command.call_id, None)
+            elif type(command) is Record and command.call_id in calls:
+                calls[command.call_id].where = Where.RECORDING
+        return commands
+
+
+# --- configuration → kernel vocabulary ----------------------------------------------------
+
+
+def queue_rules(name: str, queue: Any) -> QueueRules:
+    """The ACD's rules for one configured queue (`hotline.config.schema.Queue`)."""
+    return QueueRules(
+        name=name,
+        skills=tuple(queue.skills),
+        min_level=queue.min_level,
+        expansion=tuple(
+            ExpansionStep(step.after_s, step.min_level, step.any_agent) for step in queue.expansion
+        ),
+        teams=tuple(queue.teams),
+        strategy=Strategy(queue.strategy.value),
+        priority=queue.priority,
+        tag_priority=dict(queue.tag_priority),
+        target=ServiceTarget(queue.target.answered_pct, queue.target.within_s),
+        ring_timeout_s=queue.ring_timeout_s,
+        wrap_up_s=queue.wrap_up_s,
+        pause_limits_s=dict(queue.pause_limits_s),
+        overflow=None
+        if queue.overflow is None
+        else OverflowRule(
+            queue.overflow.to, queue.overflow.after_s, queue.overflow.expected_wait_over_s
+        ),
+        max_wait_s=queue.max_wait_s,
+        max_length=queue.max_length,
+        exit=ExitAction(queue.exit.value),
+        announce=AnnounceRule(
+            queue.announce.first_after_s,
+            queue.announce.every_s,
+            queue.announce.position,
+            queue.announce.expected_wait,
+        ),
+        callback=CallbackRule(
+            queue.callback.enabled,
+            CallbackOrder(queue.callback.order.value),
+            queue.callback.attempts,
+            queue.callback.retry_spacing_s,
+            queue.callback.ring_timeout_s,
+        ),
+    )
+
+
+def rules_from_config(config: Any) -> RulesByMode:
+    """mode → queue → rules, with each mode's overrides merged (`CentreConfig`)."""
+    return {
+        mode: {name: queue_rules(name, queue) for name, queue in config.queues_in(mode).items()}
+        for mode in config.modes
+    }
+
+
+def agents_from_config(config: Any) -> list[Agent]:
+    return [
+        Agent(agent_id, agent.name, agent.team, dict(agent.skills))
+        for agent_id, agent in config.agents.items()
+    ]
+
+
+def seats_from_config(config: Any) -> list[SeatDef]:
+    return [SeatDef(name, seat.endpoint) for name, seat in config.seats.items()]
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def rosters_from_config(config: Any) -> dict[str, Roster]:
+    """mode → the roster that mode makes active (the ACD's view of `rosters`)."""
+    shifts = {
+        name: Shift(name, parse_time(shift.start), parse_time(shift.end))
+        for name, shift in config.shifts.items()
+    }
+    out: dict[str, Roster] = {}
+    for mode_name, mode in config.modes.items():
+        if mode.roster is None:
+            continue
+        roster = config.rosters[mode.roster]
+        guests = {guest_id: (guest.skill,) for guest_id, guest in roster.guests.items()}
+        reserve = tuple(roster.reserve)
+        weekdays = {
+            i: _roster_day(roster.days.get(_WEEKDAYS[i], roster.daily), reserve, guests)
+            for i in range(7)
+        }
+        dates = {
+            date.fromisoformat(key): _roster_day(plan, reserve, guests)
+            for key, plan in roster.days.items()
+            if key not in _WEEKDAYS
+        }
+        used = {s for d in (*weekdays.values(), *dates.values()) for s in d.shifts}
+        out[mode_name] = Roster(
+            mode.roster, {s: shifts[s] for s in used | set(shifts)}, weekdays, dates
+        )
+    return out
+
+
+def _roster_day(
+    plan: Mapping[str, Iterable[str]],
+    reserve: tuple[str, ...],
+    guests: Mapping[str, tuple[str, ...]],
+) -> RosterDay:
+    return RosterDay({shift: tuple(ids) for shift, ids in plan.items()}, reserve, guests)

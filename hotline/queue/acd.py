@@ -1,0 +1,1066 @@
+"""The ACD kernel: queues, routing, seats, callbacks and centre mode behind one object.
+
+Shape::
+
+    acd = Acd(rules_by_mode, agents, seats, rosters, tz="Asia/Shanghai")
+    out = acd.enqueue(Enqueue(...), line="12345", caller="138...", at=t)
+    out = acd.handle(SeatAnswered(...))          # any `AcdEvent`
+    out.commands   # tuple of commands for the drivers (RingSeat, Bridge, StartTimer, ...)
+    out.facts      # tuple of `hotline.queue.facts` for statistics, the store, the wallboard
+
+Every call returns the commands *and* the facts of that one step, so nothing is left
+buffered between events. Decisions are made inside the event that makes them possible:
+a seat that becomes ready takes the best waiting caller it may serve, a caller who
+arrives takes the best ready seat, in the same step. Time only moves with events: the
+``at`` of each event; widening skills, announcements, overflow, maximum wait, wrap-up,
+pause limits, callback retries and the mode's automatic return are timers the kernel
+asks for with `StartTimer` and hears back as `TimerFired`. All ACD timer names start with
+``acd.`` (so the centre can route `TimerFired` here) and carry a generation number, so a
+timer that fires after it was cancelled is recognised and ignored.
+
+Illegal events raise `AcdError` (or its `SeatError`) before anything changes.
+
+Rules the code relies on (see also `hotline.queue.facts` for how outcomes are counted):
+
+* a fresh login is *paused* (reason ``login``) until the agent sends `AgentReady`;
+* rank = effective priority (queue base + call priority + the current mode's tag
+  bonuses) descending, then order of first offer; skill expansion and the maximum wait
+  count from the first offer, overflow ``after_s`` from entering the current queue;
+* a queue's ``teams`` restrict every agent choice, also ``any_agent`` expansion steps;
+* pause limits of a reason are the smallest over the current mode's queues; at the limit
+  the seat is made ready again (reason ``pause-limit``); wrap-up uses the limit of the
+  queue the call came from, re-applied at once when the mode changes;
+* the active roster does not restrict routing: it says who is scheduled and missing,
+  gives guests their skills, and lists the reserve called in on a mode switch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.agents.directory import (
+    GUEST_SKILL_LEVEL,
+    Agent,
+    SeatDef,
+    index_agents,
+    index_seats,
+)
+from hotline.agents.rosters import Attendance, Roster, attendance
+from hotline.agents.seat_state import SeatState
+from hotline.agents.seats import Seat, SeatBoard, SeatTrigger, SeatView
+from hotline.centre.commands import (
+    Announce,
+    Bridge,
+    CancelTimer,
+    DialCitizen,
+    Enqueue,
+    Hangup,
+    HoldWithMusic,
+    NotifyReserve,
+    Prompt,
+    Record,
+    RequestCallback,
+    RingSeat,
+    StartTimer,
+    StopRinging,
+)
+from hotline.centre.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReady,
+    CallbackAnswered,
+    CallbackChosen,
+    CallbackFailed,
+    CallEnded,
+    CallerHungUp,
+    ModeSwitched,
+    SeatAnswered,
+    SeatNoAnswer,
+    TimerFired,
+)
+from hotline.centre.ports import Clock
+from hotline.queue.errors import AcdError, RulesError
+from hotline.queue.facts import (
+    AcdFact,
+    CallAbandoned,
+    CallAnswered,
+    CallbackAttemptFailed,
+    CallbackCompleted,
+    CallbackDialled,
+    CallbackGaveUp,
+    CallbackRequested,
+    CallCompleted,
+    CallExited,
+    CallOverflowed,
+    CallQueued,
+    ModeChanged,
+    RingNoAnswer,
+)
+from hotline.queue.rules import (
+    CallbackOrder,
+    ExitAction,
+    QueueRules,
+    RulesByMode,
+    check_rules_by_mode,
+)
+from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
+
+AcdCommand = (
+    HoldWithMusic
+    | Announce
+    | RingSeat
+    | StopRinging
+    | Bridge
+    | DialCitizen
+    | NotifyReserve
+    | StartTimer
+    | CancelTimer
+    | Record
+    | Hangup
+)
+
+AcdEvent = (
+    AgentLoggedIn
+    | AgentLoggedOut
+    | AgentReady
+    | AgentPaused
+    | SeatAnswered
+    | SeatNoAnswer
+    | CallEnded
+    | CallerHungUp
+    | TimerFired
+    | CallbackAnswered
+    | CallbackFailed
+    | CallbackChosen
+    | ModeSwitched
+)
+
+# Timer kinds (the name sent out is "<kind>#<generation>").
+EXPAND = "acd.expand"
+ANNOUNCE = "acd.announce"
+OVERFLOW = "acd.overflow"
+MAX_WAIT = "acd.max-wait"
+RETRY = "acd.callback-retry"
+WRAP_UP = "acd.wrap-up"
+PAUSE_LIMIT = "acd.pause-limit"
+MODE_RETURN = "acd.mode-return"
+CENTRE_TIMER_OWNER = "acd:centre"
+_SEAT_OWNER = "acd:seat:"
+_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, RETRY)
+
+REPEAT_CALLER_TAG = "repeat_caller"
+REPEAT_WINDOW_S = 24 * 3600.0
+HANDLE_TIME_SAMPLES = 50  # recent conversations per queue behind the expected wait
+RECORD_MAX_S = 120.0
+
+EXIT_RECORD_PROMPT = Prompt(
+    "acd.exit.record", "当前来电较多，请在提示音后留言，我们将尽快处理。", "zh"
+)
+EXIT_CALLBACK_PROMPT = Prompt(
+    "acd.exit.callback", "您的来电已登记，我们将按您的排队顺序回电，请保持电话畅通。", "zh"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AcdOutput:
+    """What one step produced: commands for drivers and facts for everyone else."""
+
+    commands: tuple[AcdCommand, ...] = ()
+    facts: tuple[AcdFact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingView:
+    id: str  # call id, or request id for a callback
+    kind: EntryKind
+    queue: str
+    state: EntryState
+    position: int | None  # None unless waiting (ringing, resting between attempts, ...)
+    waited_s: float
+    priority: int
+    tags: tuple[str, ...]
+    agent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    name: str
+    waiting: tuple[WaitingView, ...]  # waiting ones first, by position
+    longest_wait_s: float
+    staffed: int  # logged-in, not paused, qualified seats
+
+
+def _seat_owner(agent_id: str) -> str:
+    return _SEAT_OWNER + agent_id
+
+
+class Acd:
+    """The automatic call distributor of one centre (single-threaded, no I/O)."""
+
+    def __init__(
+        self,
+        rules_by_mode: RulesByMode,
+        agents: Iterable[Agent],
+        seats: Iterable[SeatDef] | Mapping[str, str],
+        rosters: Mapping[str, Roster] | None = None,
+        *,
+        tz: ZoneInfo | str = "Asia/Shanghai",
+        mode: str | None = None,
+        clock: Clock | None = None,
+        default_handle_s: float = 180.0,
+    ) -> None:
+        check_rules_by_mode(rules_by_mode)
+        self._rules_by_mode = {m: dict(q) for m, q in rules_by_mode.items()}
+        self._agents = index_agents(agents)
+        self._seat_defs = index_seats(seats)
+        self._rosters = dict(rosters or {})
+        self._tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        start_mode = mode or ("normal" if "normal" in rules_by_mode else next(iter(rules_by_mode)))
+        if start_mode not in rules_by_mode:
+            raise RulesError(f"unknown start mode {start_mode!r}")
+        if default_handle_s <= 0:
+            raise RulesError("default_handle_s must be > 0")
+        self._mode = start_mode
+        self._mode_since = 0.0
+        self._return_to: str | None = None
+        self._clock = clock
+        self._default_handle_s = default_handle_s
+        self._cmds: list[AcdCommand] = []
+        self._facts: list[AcdFact] = []
+        self._board = SeatBoard(self._facts.append)
+        self._waiting = WaitingIndex()
+        self._entries: dict[str, Entry] = {}
+        self._seq = 0
+        self._timer_gen = 0
+        self._timers: dict[tuple[str, str], str] = {}  # (owner, name) → kind
+        self._timer_names: dict[tuple[str, str], str] = {}  # (owner, kind) → name
+        self._recent_callers: dict[str, float] = {}
+        self._recent_order: deque[tuple[float, str]] = deque()
+        self._handle_times: dict[str, deque[float]] = {}
+        self._staffed_cache: dict[str, tuple[int, str, int]] = {}
+        self._pause_limits = self._pause_limits_of(start_mode)
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            AgentLoggedIn: self._on_login,
+            AgentLoggedOut: self._on_logout,
+            AgentReady: self._on_ready,
+            AgentPaused: self._on_paused,
+            SeatAnswered: self._on_seat_answered,
+            SeatNoAnswer: self._on_seat_no_answer,
+            CallEnded: self._on_call_ended,
+            CallerHungUp: self._on_caller_hung_up,
+            TimerFired: self._on_timer,
+            CallbackAnswered: self._on_callback_answered,
+            CallbackFailed: self._on_callback_failed,
+            CallbackChosen: self._on_callback_chosen,
+            ModeSwitched: self._on_mode_switched,
+        }
+
+    # ================================================================ public entry points
+    def handle(self, event: AcdEvent) -> AcdOutput:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise AcdError(f"the ACD does not handle {type(event).__name__}")
+        return self._step(lambda: handler(event))
+
+    def enqueue(self, command: Enqueue, *, line: str, caller: str, at: float) -> AcdOutput:
+        """The IVR handed a caller to ``command.queue`` (``caller`` "" when withheld)."""
+        return self._step(lambda: self._enqueue(command, line, caller, at))
+
+    def request_callback(self, command: RequestCallback, *, line: str, at: float) -> AcdOutput:
+        """The caller chose a callback in the IVR: a new place in the queue, no call waits."""
+        return self._step(lambda: self._request_callback(command, line, at))
+
+    def _step(self, action: Callable[[], None]) -> AcdOutput:
+        # Cleared in place: the seat board appends its facts to this same list, so facts
+        # come out in the order they happened.
+        self._cmds.clear()
+        self._facts.clear()
+        try:
+            action()
+            return AcdOutput(tuple(self._cmds), tuple(self._facts))
+        finally:
+            self._cmds.clear()
+            self._facts.clear()
+
+    # ================================================================ read-only views
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self._rules_by_mode)
+
+    def rules(self, queue: str) -> QueueRules:
+        """The rules of ``queue`` in the current mode."""
+        try:
+            return self._rules_by_mode[self._mode][queue]
+        except KeyError:
+            raise AcdError(f"unknown queue {queue!r}") from None
+
+    def knows(self, call_id: str) -> bool:
+        """Is this call (or callback request) in the ACD's hands?"""
+        return call_id in self._entries
+
+    def seat(self, agent_id: str) -> SeatView | None:
+        seat = self._board.find(agent_id)
+        return None if seat is None else self._board.view(seat)
+
+    def seats(self) -> tuple[SeatView, ...]:
+        return tuple(self._board.view(s) for s in self._board.seats())
+
+    def seats_by_state(self) -> dict[SeatState, tuple[SeatView, ...]]:
+        out: dict[SeatState, list[SeatView]] = {
+            s: [] for s in SeatState if s is not SeatState.LOGGED_OUT
+        }
+        for seat in self._board.seats():
+            out[seat.state].append(self._board.view(seat))
+        return {state: tuple(views) for state, views in out.items()}
+
+    def queue_view(self, queue: str, at: float | None = None) -> QueueView:
+        rules = self.rules(queue)
+        now = self._now(at)
+        views: list[WaitingView] = []
+        for entry_id in self._waiting.in_queue(queue):
+            views.append(self._entry_view(self._entries[entry_id], now))
+        views.extend(
+            self._entry_view(e, now)
+            for e in self._entries.values()
+            if e.queue == queue and e.state not in (EntryState.WAITING, EntryState.TALKING)
+        )
+        longest = max((v.waited_s for v in views), default=0.0)
+        return QueueView(rules.name, tuple(views), longest, self._staffed(queue))
+
+    def position(self, call_id: str) -> int | None:
+        entry = self._entries.get(call_id)
+        if entry is None or entry.id not in self._waiting:
+            return None
+        return self._waiting.position(entry)
+
+    def expected_wait_s(self, call_id: str) -> float | None:
+        """Expected wait of a waiting entry; None when unknown (nobody staffed)."""
+        entry = self._entries.get(call_id)
+        if entry is None or entry.id not in self._waiting:
+            return None
+        return self._expected_wait(entry)
+
+    def attendance(self, at: float | None = None) -> Attendance | None:
+        """Scheduled / logged-in / missing agents of the active roster (None: no roster)."""
+        roster = self._active_roster()
+        if roster is None:
+            return None
+        logged_in = (s.agent_id for s in self._board.seats())
+        return attendance(roster, self._now(at), self._tz, logged_in)
+
+    def _now(self, at: float | None) -> float:
+        if at is not None:
+            return at
+        if self._clock is None:
+            raise AcdError("no clock was given: pass `at`")
+        return self._clock.now()
+
+    def _entry_view(self, entry: Entry, now: float) -> WaitingView:
+        position = self._waiting.position(entry) if entry.id in self._waiting else None
+        return WaitingView(
+            entry.id, entry.kind, entry.queue, entry.state, position,
+            max(0.0, now - entry.offered_at), entry.priority, entry.tags, entry.agent_id,
+        )
+
+    # ================================================================ helpers
+    def _rules(self, queue: str) -> QueueRules:
+        return self._rules_by_mode[self._mode][queue]
+
+    def _required(self, entry: Entry) -> tuple[str, ...]:
+        return tuple(sorted(set(self._rules(entry.queue).skills) | set(entry.skills)))
+
+    def _entry(self, entry_id: str) -> Entry:
+        entry = self._entries.get(entry_id)
+        if entry is None:
+            raise AcdError(f"call {entry_id} is not in the ACD")
+        return entry
+
+    def _active_roster(self) -> Roster | None:
+        return self._rosters.get(self._mode) or self._rosters.get("normal")
+
+    def _pause_limits_of(self, mode: str) -> dict[str, float]:
+        limits: dict[str, float] = {}
+        for rules in self._rules_by_mode[mode].values():
+            for reason, limit in rules.pause_limits_s.items():
+                limits[reason] = min(limit, limits.get(reason, math.inf))
+        return limits
+
+    # --- timers ------------------------------------------------------------------------
+    def _arm(self, owner: str, kind: str, seconds: float) -> None:
+        self._cancel(owner, kind)
+        self._timer_gen += 1
+        name = f"{kind}#{self._timer_gen}"
+        self._timers[(owner, name)] = kind
+        self._timer_names[(owner, kind)] = name
+        self._cmds.append(StartTimer(owner, name, max(0.0, seconds)))
+
+    def _cancel(self, owner: str, kind: str) -> None:
+        name = self._timer_names.pop((owner, kind), None)
+        if name is not None:
+            del self._timers[(owner, name)]
+            self._cmds.append(CancelTimer(owner, name))
+
+    def _arm_entry(self, entry: Entry, at: float) -> None:
+        rules = self._rules(entry.queue)
+        waited = at - entry.offered_at
+        nxt = rules.next_expansion_after(waited)
+        if nxt is None:
+            self._cancel(entry.id, EXPAND)
+        else:
+            self._arm(entry.id, EXPAND, nxt - waited)
+        is_call = entry.kind is EntryKind.CALL
+        if is_call and rules.announce is not None:
+            ann = rules.announce
+            if waited < ann.first_after_s:
+                due = ann.first_after_s
+            else:
+                rounds = math.floor((waited - ann.first_after_s) / ann.every_s) + 1
+                due = ann.first_after_s + rounds * ann.every_s
+            self._arm(entry.id, ANNOUNCE, due - waited)
+        else:
+            self._cancel(entry.id, ANNOUNCE)
+        if is_call and rules.overflow is not None and rules.overflow.after_s is not None:
+            self._arm(entry.id, OVERFLOW, entry.queue_entered_at + rules.overflow.after_s - at)
+        else:
+            self._cancel(entry.id, OVERFLOW)
+        if is_call and rules.max_wait_s is not None:
+            self._arm(entry.id, MAX_WAIT, entry.offered_at + rules.max_wait_s - at)
+        else:
+            self._cancel(entry.id, MAX_WAIT)
+
+    def _cancel_entry_timers(self, entry: Entry) -> None:
+        for kind in _ENTRY_TIMERS:
+            self._cancel(entry.id, kind)
+
+    def _arm_pause_limit(self, seat: Seat, at: float) -> None:
+        limit = self._pause_limits.get(seat.reason)
+        owner = _seat_owner(seat.agent_id)
+        if limit is None:
+            self._cancel(owner, PAUSE_LIMIT)
+        else:
+            # Counted from the start of the pause, so a mode switch re-applies it fairly.
+            self._arm(owner, PAUSE_LIMIT, seat.since + limit - at)
+
+    # --- expected wait ---------------------------------------------------------------
+    def _staffed(self, queue: str) -> int:
+        cached = self._staffed_cache.get(queue)
+        if cached is not None and cached[0] == self._board.version and cached[1] == self._mode:
+            return cached[2]
+        rules = self._rules(queue)
+        count = sum(
+            1
+            for seat in self._board.seats()
+            if seat.state is not SeatState.PAUSED
+            and seat.qualifies(rules.skills, rules.min_level, rules.teams)
+        )
+        self._staffed_cache[queue] = (self._board.version, self._mode, count)
+        return count
+
+    def _handle_time(self, queue: str) -> float:
+        samples = self._handle_times.get(queue)
+        if not samples:
+            return self._default_handle_s
+        return sum(samples) / len(samples)
+
+    def _expected_wait(self, entry: Entry) -> float | None:
+        staffed = self._staffed(entry.queue)
+        if staffed == 0:
+            return None  # nobody can take it: unknown, never "0 s"
+        position = self._waiting.position(entry)
+        # position >= 1 and handle time > 0, so this is never 0 while anyone waits.
+        return float(math.ceil(position * self._handle_time(entry.queue) / staffed))
+
+    # ================================================================ matching
+    def _offer_seat(self, seat: Seat, at: float) -> None:
+        """A seat is ready: give it the best waiting entry it may serve, if any."""
+        if seat.state is not SeatState.READY:
+            return
+        # Bucket heads best-first; the first one this seat may serve is the answer.
+        heads = sorted(
+            (entry.rank, bucket, entry)
+            for bucket, entry in (
+                (bucket, self._entries[entry_id]) for bucket, entry_id in self._waiting.heads()
+            )
+        )
+        skills = seat.skills
+        for _, (queue, required, _prio), entry in heads:
+            rules = self._rules(queue)
+            level, any_agent = rules.level_after(at - entry.offered_at)
+            if rules.teams and seat.team not in rules.teams:
+                continue
+            if any_agent or all(skills.get(skill, 0) >= level for skill in required):
+                self._reserve(entry, seat, at)
+                return
+
+    def _offer_entry(self, entry: Entry, at: float) -> None:
+        """An entry is (newly) waiting: give it the best ready seat, if any qualifies."""
+        if entry.state is not EntryState.WAITING:
+            return
+        rules = self._rules(entry.queue)
+        level, any_agent = rules.level_after(at - entry.offered_at)
+        seat = self._board.best_ready(
+            rules.strategy, self._required(entry), level, rules.teams, any_agent
+        )
+        if seat is not None:
+            self._reserve(entry, seat, at)
+
+    def _reserve(self, entry: Entry, seat: Seat, at: float) -> None:
+        self._waiting.remove(entry)
+        self._board.transition(seat, SeatTrigger.OFFER, entry.id, at)
+        seat.call_id = entry.id
+        entry.agent_id = seat.agent_id
+        rules = self._rules(entry.queue)
+        if entry.citizen_live or rules.callback.order is CallbackOrder.AGENT_FIRST:
+            entry.state = EntryState.RINGING
+            self._cmds.append(
+                RingSeat(entry.id, seat.agent_id, seat.endpoint, rules.ring_timeout_s)
+            )
+        else:
+            self._dial(entry, seat, at)
+
+    def _dial(self, entry: Entry, seat: Seat, at: float) -> None:
+        # Guard of the "one dial in flight" rule: every dial goes through here.
+        if entry.state is EntryState.DIALLING:
+            raise AssertionError(f"second dial for {entry.id}")
+        rules = self._rules(entry.queue)
+        entry.attempts += 1
+        entry.state = EntryState.DIALLING
+        self._cmds.append(
+            DialCitizen(
+                entry.id, entry.caller, seat.agent_id, seat.endpoint,
+                rules.callback.ring_timeout_s, entry.attempts,
+            )
+        )
+        self._facts.append(CallbackDialled(entry.id, entry.attempts, seat.agent_id, at))
+
+    def _put_back(self, entry: Entry, at: float) -> None:
+        """Back to the queue at the original place (same sequence), then try seats."""
+        entry.state = EntryState.WAITING
+        entry.agent_id = None
+        if entry.max_wait_due:
+            self._exit(entry, "max-wait", at)
+            return
+        self._waiting.add(entry, self._required(entry))
+        if entry.overflow_due:
+            entry.overflow_due = False
+            self._overflow(entry, "after-s", at)
+        self._offer_entry(entry, at)  # a no-op when the overflow already placed it
+
+    def _ready_seats_in_order(self) -> list[Seat]:
+        ready = [s for s in self._board.seats() if s.state is SeatState.READY]
+        ready.sort(key=lambda s: (s.ready_since, s.serial))
+        return ready
+
+    # ================================================================ calls
+    def _enqueue(self, command: Enqueue, line: str, caller: str, at: float) -> None:
+        rules = self.rules(command.queue)
+        if command.call_id in self._entries:
+            raise AcdError(f"call {command.call_id} is already in the ACD")
+        tags = tuple(dict.fromkeys(command.tags))
+        if self._seen_recently(caller, at) and REPEAT_CALLER_TAG not in tags:
+            tags = (*tags, REPEAT_CALLER_TAG)
+        self._seq += 1
+        entry = Entry(
+            command.call_id, EntryKind.CALL, line, caller, command.queue,
+            tuple(command.skills), tags, command.priority,
+            rules.effective_priority(command.priority, tags), self._seq, at,
+        )
+        self._entries[entry.id] = entry
+        self._facts.append(CallQueued(entry.id, entry.queue, line, entry.priority, tags, at))
+        self._cmds.append(HoldWithMusic(entry.id, entry.queue))
+        self._waiting.add(entry, self._required(entry))
+        self._arm_entry(entry, at)
+        self._offer_entry(entry, at)
+        if entry.state is EntryState.WAITING:
+            self._after_queueing(entry, at)
+
+    def _after_queueing(self, entry: Entry, at: float) -> None:
+        """Checks for a caller who is (newly) waiting in its current queue."""
+        rules = self._rules(entry.queue)
+        if rules.max_length is not None and self._waiting.length(entry.queue) > rules.max_length:
+            self._exit(entry, "max-length", at)
+            return
+        self._check_expected_wait(entry, at)
+
+    def _check_expected_wait(self, entry: Entry, at: float) -> None:
+        overflow = self._rules(entry.queue).overflow
+        if overflow is None or overflow.expected_wait_over_s is None:
+            return
+        if overflow.to in entry.visited:
+            return
+        expected = self._expected_wait(entry)
+        if expected is None or expected > overflow.expected_wait_over_s:
+            self._overflow(entry, "expected-wait", at)
+
+    def _seen_recently(self, caller: str, at: float) -> bool:
+        if not caller:
+            return False  # withheld numbers are never "repeat"
+        while self._recent_order and at - self._recent_order[0][0] > REPEAT_WINDOW_S:
+            when, number = self._recent_order.popleft()
+            if self._recent_callers.get(number) == when:
+                del self._recent_callers[number]
+        seen = caller in self._recent_callers
+        self._recent_callers[caller] = at
+        self._recent_order.append((at, caller))
+        return seen
+
+    def _overflow(self, entry: Entry, reason: str, at: float) -> None:
+        rules = self._rules(entry.queue)
+        if rules.overflow is None or rules.overflow.to in entry.visited:
+            return  # never back into a queue the caller already left
+        target = rules.overflow.to
+        old = entry.queue
+        self._waiting.remove(entry)
+        entry.queue = target
+        entry.queue_entered_at = at
+        entry.visited.add(target)
+        entry.priority = self._rules(target).effective_priority(entry.base_priority, entry.tags)
+        self._waiting.add(entry, self._required(entry))
+        self._facts.append(CallOverflowed(entry.id, old, target, at, reason))
+        self._cmds.append(HoldWithMusic(entry.id, target))
+        self._arm_entry(entry, at)
+        self._offer_entry(entry, at)
+        if entry.state is EntryState.WAITING:
+            self._after_queueing(entry, at)
+
+    def _exit(self, entry: Entry, reason: str, at: float) -> None:
+        """Let a waiting caller out of the queue: to a message, or to a callback."""
+        rules = self._rules(entry.queue)
+        if entry.id in self._waiting:
+            self._waiting.remove(entry)
+        wants_callback = rules.exit is ExitAction.CALLBACK or reason == "caller-choice"
+        if wants_callback and rules.callback.enabled and entry.caller:
+            self._to_callback(entry, entry.caller, reason, at)
+            return
+        self._forget(entry)
+        self._facts.append(
+            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
+                       ExitAction.RECORD.value, at, reason)
+        )
+        self._cmds.append(Announce(entry.id, None, None, (EXIT_RECORD_PROMPT,)))
+        self._cmds.append(Record(entry.id, RECORD_MAX_S, True, "work-order"))
+
+    def _to_callback(self, entry: Entry, number: str, reason: str, at: float) -> None:
+        """The caller hangs up; a callback request takes over their place (same sequence)."""
+        self._forget(entry)
+        self._facts.append(
+            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
+                       ExitAction.CALLBACK.value, at, reason)
+        )
+        self._cmds.append(Announce(entry.id, None, None, (EXIT_CALLBACK_PROMPT,)))
+        self._cmds.append(Hangup(entry.id, "callback"))
+        request = Entry(
+            f"{entry.id}.cb", EntryKind.CALLBACK, entry.line, number, entry.queue,
+            entry.skills, entry.tags, entry.base_priority, entry.priority, entry.seq,
+            entry.offered_at,
+        )
+        request.first_queue = entry.first_queue
+        request.queue_entered_at = entry.queue_entered_at
+        request.visited = set(entry.visited)
+        request.requested_at = at
+        request.origin_call = entry.id
+        self._new_request(request, at)
+
+    def _request_callback(self, command: RequestCallback, line: str, at: float) -> None:
+        rules = self.rules(command.queue)
+        if not rules.callback.enabled:
+            raise AcdError(f"queue {command.queue} does not offer callbacks")
+        if not command.number:
+            raise AcdError(f"callback for {command.call_id} has no number")
+        request_id = f"{command.call_id}.cb"
+        if command.call_id in self._entries or request_id in self._entries:
+            raise AcdError(f"call {command.call_id} is already in the ACD")
+        self._seq += 1
+        tags = tuple(dict.fromkeys(command.tags))
+        request = Entry(
+            request_id, EntryKind.CALLBACK, line, command.number, command.queue,
+            tuple(command.skills), tags, command.priority,
+            rules.effective_priority(command.priority, tags), self._seq, at,
+        )
+        request.origin_call = command.call_id
+        self._new_request(request, at)
+
+    def _new_request(self, request: Entry, at: float) -> None:
+        self._entries[request.id] = request
+        self._facts.append(
+            CallbackRequested(request.id, request.origin_call, request.queue, request.line,
+                              request.caller, at)
+        )
+        self._waiting.add(request, self._required(request))
+        self._arm_entry(request, at)
+        self._offer_entry(request, at)
+
+    def _forget(self, entry: Entry) -> None:
+        if entry.id in self._waiting:
+            self._waiting.remove(entry)
+        self._cancel_entry_timers(entry)
+        del self._entries[entry.id]
+
+    def _abandon(self, entry: Entry, at: float) -> None:
+        self._forget(entry)
+        if entry.kind is EntryKind.CALL:
+            self._facts.append(
+                CallAbandoned(entry.id, entry.first_queue, entry.line, at - entry.offered_at, at)
+            )
+        else:
+            self._facts.append(CallbackGaveUp(entry.id, entry.attempts, "citizen-hung-up", at))
+
+    def _connect(self, entry: Entry, seat: Seat, at: float) -> None:
+        entry.state = EntryState.TALKING
+        entry.citizen_live = True
+        entry.answered_at = at
+        self._cancel_entry_timers(entry)
+        self._cmds.append(Bridge(entry.id, seat.agent_id, seat.endpoint))
+        if entry.kind is EntryKind.CALL:
+            self._facts.append(
+                CallAnswered(entry.id, entry.first_queue, entry.line, seat.agent_id,
+                             at - entry.offered_at, at, entry.queue)
+            )
+        else:
+            self._facts.append(
+                CallbackCompleted(entry.id, seat.agent_id, entry.attempts,
+                                  at - entry.requested_at, at)
+            )
+
+    def _end_talk(self, entry: Entry, at: float) -> None:
+        seat = self._board.get(entry.agent_id or "")
+        rules = self._rules(entry.queue)
+        self._forget(entry)
+        talk_s = at - (entry.answered_at if entry.answered_at is not None else at)
+        self._handle_times.setdefault(entry.queue, deque(maxlen=HANDLE_TIME_SAMPLES)).append(
+            talk_s + rules.wrap_up_s
+        )
+        self._facts.append(
+            CallCompleted(entry.id, entry.first_queue, entry.line, seat.agent_id, talk_s, at)
+        )
+        self._board.transition(seat, SeatTrigger.CALL_END, "after-call", at)
+        seat.wrap_queue = entry.queue
+        self._arm_wrap_up(seat, at)
+
+    # --- call events ----------------------------------------------------------------
+    def _on_seat_answered(self, event: SeatAnswered) -> None:
+        seat = self._board.get(event.agent_id)
+        entry = self._entries.get(event.call_id)
+        if (
+            seat.state is not SeatState.RINGING
+            or seat.call_id != event.call_id
+            or entry is None
+            or entry.state is not EntryState.RINGING
+        ):
+            raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
+        self._board.transition(seat, SeatTrigger.ANSWER, entry.id, event.at)
+        seat.call_id = entry.id
+        if entry.citizen_live:
+            self._connect(entry, seat, event.at)
+        else:
+            self._dial(entry, seat, event.at)  # agent-first callback: the agent is on the line
+
+    def _on_seat_no_answer(self, event: SeatNoAnswer) -> None:
+        seat = self._board.get(event.agent_id)
+        entry = self._entries.get(event.call_id)
+        if (
+            seat.state is not SeatState.RINGING
+            or seat.call_id != event.call_id
+            or entry is None
+            or entry.state is not EntryState.RINGING
+        ):
+            raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
+        self._board.transition(seat, SeatTrigger.NO_ANSWER, "no-answer", event.at)
+        self._arm_pause_limit(seat, event.at)
+        self._facts.append(
+            RingNoAnswer(entry.id, entry.queue, seat.agent_id, event.at, event.cause)
+        )
+        self._put_back(entry, event.at)
+
+    def _on_call_ended(self, event: CallEnded) -> None:
+        entry = self._entry(event.call_id)
+        if entry.state is not EntryState.TALKING:
+            raise AcdError(f"call {event.call_id} is not connected ({entry.state})")
+        self._end_talk(entry, event.at)
+
+    def _on_caller_hung_up(self, event: CallerHungUp) -> None:
+        entry = self._entry(event.call_id)
+        if not entry.citizen_live or entry.state in (EntryState.DIALLING, EntryState.RESTING):
+            raise AcdError(f"{event.call_id} is a callback request with no citizen on the line")
+        if entry.state is EntryState.TALKING:
+            self._end_talk(entry, event.at)
+            return
+        if entry.state is EntryState.RINGING:
+            seat = self._board.get(entry.agent_id or "")
+            self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
+            self._abandon(entry, event.at)
+            self._board.transition(seat, SeatTrigger.CANCEL, "caller-hung-up", event.at)
+            self._offer_seat(seat, event.at)
+            return
+        self._abandon(entry, event.at)
+
+    def _on_callback_chosen(self, event: CallbackChosen) -> None:
+        entry = self._entry(event.call_id)
+        rules = self._rules(entry.queue)
+        number = event.number or entry.caller
+        if entry.kind is not EntryKind.CALL or entry.state is not EntryState.WAITING:
+            raise AcdError(f"call {event.call_id} is not waiting")
+        if not rules.callback.enabled:
+            raise AcdError(f"queue {entry.queue} does not offer callbacks")
+        if not number:
+            raise AcdError(f"call {event.call_id}: no number to call back")
+        self._waiting.remove(entry)
+        self._to_callback(entry, number, "caller-choice", event.at)
+
+    def _on_callback_answered(self, event: CallbackAnswered) -> None:
+        entry = self._entry(event.request_id)
+        if entry.state is not EntryState.DIALLING:
+            raise AcdError(f"no dial in flight for {event.request_id}")
+        seat = self._board.get(entry.agent_id or "")
+        if seat.state is SeatState.ON_CALL:
+            self._connect(entry, seat, event.at)  # agent-first: the agent already waits
+            return
+        # Citizen-first: the citizen is on the line now; ring the reserved seat.
+        entry.citizen_live = True
+        entry.state = EntryState.RINGING
+        rules = self._rules(entry.queue)
+        self._cmds.append(HoldWithMusic(entry.id, entry.queue))
+        self._cmds.append(RingSeat(entry.id, seat.agent_id, seat.endpoint, rules.ring_timeout_s))
+
+    def _on_callback_failed(self, event: CallbackFailed) -> None:
+        entry = self._entry(event.request_id)
+        if entry.state is not EntryState.DIALLING:
+            raise AcdError(f"no dial in flight for {event.request_id}")
+        seat = self._board.get(entry.agent_id or "")
+        rules = self._rules(entry.queue)
+        self._facts.append(CallbackAttemptFailed(entry.id, entry.attempts, event.cause, event.at))
+        entry.agent_id = None
+        if entry.attempts >= rules.callback.attempts:
+            self._forget(entry)
+            self._facts.append(CallbackGaveUp(entry.id, entry.attempts, event.cause, event.at))
+        elif rules.callback.retry_spacing_s > 0:
+            entry.state = EntryState.RESTING
+            self._arm(entry.id, RETRY, rules.callback.retry_spacing_s)
+        else:
+            entry.state = EntryState.WAITING
+            self._waiting.add(entry, self._required(entry))
+        self._board.transition(seat, SeatTrigger.CANCEL, "callback-failed", event.at)
+        self._offer_seat(seat, event.at)
+        if entry.state is EntryState.WAITING and entry.id in self._entries:
+            self._offer_entry(entry, event.at)
+
+    # ================================================================ seats
+    def _on_login(self, event: AgentLoggedIn) -> None:
+        seat_def = self._seat_defs.get(event.seat_id)
+        if seat_def is None:
+            raise AcdError(f"unknown seat {event.seat_id}")
+        self._board.check_login(event.agent_id, event.seat_id)
+        agent = self._agents.get(event.agent_id)
+        guest_skills = event.guest_skills
+        if not guest_skills and agent is None:
+            roster = self._active_roster()
+            if roster is not None:
+                guest_skills = roster.guest_skills(event.agent_id, event.at, self._tz)
+        if agent is None and not guest_skills:
+            raise AcdError(f"unknown agent {event.agent_id} (and no guest skills)")
+        skills: dict[str, int] = dict(agent.skills) if agent is not None else {}
+        for skill in guest_skills:
+            skills[skill] = max(skills.get(skill, 0), GUEST_SKILL_LEVEL)
+        seat = self._board.login(
+            event.agent_id, event.seat_id, seat_def.endpoint,
+            agent.team if agent is not None else "", skills, agent is None, event.at,
+        )
+        self._arm_pause_limit(seat, event.at)
+
+    def _release_ring(self, seat: Seat, trigger: SeatTrigger, reason: str, at: float) -> None:
+        """The agent leaves (pause or logout) while a call rings: the call goes back."""
+        entry = self._entries[seat.call_id or ""]
+        if entry.state is EntryState.DIALLING:
+            raise AcdError(f"agent {seat.agent_id} is reserved for callback {entry.id} (dialling)")
+        self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
+        self._board.transition(seat, trigger, reason, at)
+        self._facts.append(RingNoAnswer(entry.id, entry.queue, seat.agent_id, at, reason))
+        self._put_back(entry, at)
+
+    def _on_logout(self, event: AgentLoggedOut) -> None:
+        seat = self._board.get(event.agent_id)
+        if seat.state is SeatState.ON_CALL:
+            raise AcdError(f"agent {event.agent_id} is on a call: log out after it ends")
+        owner = _seat_owner(seat.agent_id)
+        if seat.state is SeatState.RINGING:
+            self._release_ring(seat, SeatTrigger.LOGOUT, "logout", event.at)
+        else:
+            self._board.transition(seat, SeatTrigger.LOGOUT, "logout", event.at)
+        self._cancel(owner, WRAP_UP)
+        self._cancel(owner, PAUSE_LIMIT)
+
+    def _on_ready(self, event: AgentReady) -> None:
+        seat = self._board.get(event.agent_id)
+        if seat.state is SeatState.READY:
+            return  # already ready: a repeated button press changes nothing
+        if seat.state not in (SeatState.PAUSED, SeatState.WRAP_UP):
+            raise AcdError(f"agent {event.agent_id} cannot become ready while {seat.state}")
+        self._make_ready(seat, "ready", event.at)
+
+    def _make_ready(self, seat: Seat, reason: str, at: float) -> None:
+        owner = _seat_owner(seat.agent_id)
+        self._cancel(owner, WRAP_UP)
+        self._cancel(owner, PAUSE_LIMIT)
+        seat.pending_pause = None
+        trigger = SeatTrigger.WRAP_DONE if seat.state is SeatState.WRAP_UP else SeatTrigger.READY
+        self._board.transition(seat, trigger, reason, at)
+        self._offer_seat(seat, at)
+
+    def _on_paused(self, event: AgentPaused) -> None:
+        seat = self._board.get(event.agent_id)
+        if not event.reason:
+            raise AcdError("a pause needs a reason code")
+        if seat.state is SeatState.ON_CALL:
+            seat.pending_pause = event.reason  # applied when wrap-up ends
+            return
+        if seat.state is SeatState.RINGING:
+            self._release_ring(seat, SeatTrigger.PAUSE, event.reason, event.at)
+        else:
+            self._board.transition(seat, SeatTrigger.PAUSE, event.reason, event.at)
+        self._cancel(_seat_owner(seat.agent_id), WRAP_UP)
+        self._arm_pause_limit(seat, event.at)
+
+    def _arm_wrap_up(self, seat: Seat, at: float) -> None:
+        limit = self._rules(seat.wrap_queue).wrap_up_s if seat.wrap_queue else 0.0
+        remaining = seat.since + limit - at
+        if remaining <= 0:
+            self._finish_wrap_up(seat, at)
+        else:
+            self._arm(_seat_owner(seat.agent_id), WRAP_UP, remaining)
+
+    def _finish_wrap_up(self, seat: Seat, at: float) -> None:
+        if seat.pending_pause:
+            reason, seat.pending_pause = seat.pending_pause, None
+            self._cancel(_seat_owner(seat.agent_id), WRAP_UP)
+            self._board.transition(seat, SeatTrigger.PAUSE, reason, at)
+            self._arm_pause_limit(seat, at)
+        else:
+            self._make_ready(seat, "wrap-up-done", at)
+
+    # ================================================================ timers
+    def _on_timer(self, event: TimerFired) -> None:
+        kind = self._timers.pop((event.call_id, event.timer), None)
+        if kind is None:
+            return  # cancelled or replaced before it fired: not an error
+        del self._timer_names[(event.call_id, kind)]
+        at = event.at
+        if event.call_id == CENTRE_TIMER_OWNER:
+            if kind == MODE_RETURN and self._return_to is not None:
+                back, self._return_to = self._return_to, None
+                self._switch(back, "timer", "automatic return", at, None)
+            return
+        if event.call_id.startswith(_SEAT_OWNER):
+            seat = self._board.find(event.call_id[len(_SEAT_OWNER):])
+            if seat is None:
+                return
+            if kind == WRAP_UP and seat.state is SeatState.WRAP_UP:
+                self._finish_wrap_up(seat, at)
+            elif kind == PAUSE_LIMIT and seat.state is SeatState.PAUSED:
+                self._make_ready(seat, "pause-limit", at)
+            return
+        entry = self._entries.get(event.call_id)
+        if entry is None:
+            return
+        self._on_entry_timer(entry, kind, at)
+
+    def _on_entry_timer(self, entry: Entry, kind: str, at: float) -> None:
+        waiting = entry.state is EntryState.WAITING
+        rules = self._rules(entry.queue)
+        if kind == EXPAND:
+            nxt = rules.next_expansion_after(at - entry.offered_at)
+            if nxt is not None:
+                self._arm(entry.id, EXPAND, nxt - (at - entry.offered_at))
+            self._offer_entry(entry, at)
+        elif kind == ANNOUNCE:
+            if rules.announce is not None:
+                self._arm(entry.id, ANNOUNCE, rules.announce.every_s)
+                if waiting:
+                    self._announce(entry, rules, at)
+        elif kind == OVERFLOW:
+            if waiting:
+                self._overflow(entry, "after-s", at)
+            elif entry.state is EntryState.RINGING:
+                entry.overflow_due = True
+        elif kind == MAX_WAIT:
+            if waiting:
+                self._exit(entry, "max-wait", at)
+            elif entry.state is EntryState.RINGING:
+                entry.max_wait_due = True
+        elif kind == RETRY and entry.state is EntryState.RESTING:
+            entry.state = EntryState.WAITING
+            self._waiting.add(entry, self._required(entry))
+            self._offer_entry(entry, at)
+
+    def _announce(self, entry: Entry, rules: QueueRules, at: float) -> None:
+        announce = rules.announce
+        assert announce is not None
+        position = self._waiting.position(entry)
+        expected = self._expected_wait(entry)
+        self._cmds.append(
+            Announce(
+                entry.id,
+                position if announce.position else None,
+                expected if announce.expected_wait else None,
+            )
+        )
+        self._check_expected_wait(entry, at)
+
+    # ================================================================ centre mode
+    def _on_mode_switched(self, event: ModeSwitched) -> None:
+        if event.mode not in self._rules_by_mode:
+            raise AcdError(f"unknown mode {event.mode!r} (known: {', '.join(self._rules_by_mode)})")
+        if event.until is not None and event.until <= event.at:
+            raise AcdError("the automatic return time must be in the future")
+        if event.mode == self._mode:
+            # Already in that mode: only a new return time for a timed switch means anything.
+            if event.until is not None and self._return_to is not None:
+                self._arm(CENTRE_TIMER_OWNER, MODE_RETURN, event.until - event.at)
+            return
+        self._switch(event.mode, event.by, event.reason, event.at, event.until)
+
+    def _switch(self, mode: str, by: str, reason: str, at: float, until: float | None) -> None:
+        old = self._mode
+        self._mode = mode
+        self._mode_since = at
+        self._pause_limits = self._pause_limits_of(mode)
+        self._facts.append(ModeChanged(old, mode, by, reason, at, until))
+        if until is not None:
+            self._return_to = old
+            self._arm(CENTRE_TIMER_OWNER, MODE_RETURN, until - at)
+        else:
+            self._return_to = None
+            self._cancel(CENTRE_TIMER_OWNER, MODE_RETURN)
+        # Re-rank every waiting place at once with the new mode's priorities.
+        waiting = [e for e in self._entries.values() if e.id in self._waiting]
+        self._waiting.clear()
+        for entry in self._entries.values():
+            entry.priority = self._rules(entry.queue).effective_priority(
+                entry.base_priority, entry.tags
+            )
+        for entry in waiting:
+            self._waiting.add(entry, self._required(entry))
+        for entry in list(self._entries.values()):
+            if entry.state in (EntryState.WAITING, EntryState.RINGING):
+                self._arm_entry(entry, at)
+        roster = self._active_roster()
+        if roster is not None:
+            reserve = roster.reserve(at, self._tz)
+            if reserve:
+                self._cmds.append(NotifyReserve(reserve, mode, reason))
+        for seat in list(self._board.seats()):
+            if seat.state is SeatState.WRAP_UP:
+                self._arm_wrap_up(seat, at)
+            elif seat.state is SeatState.PAUSED:
+                self._arm_pause_limit(seat, at)
+        for seat in self._ready_seats_in_order():
+            self._offer_seat(seat, at)

@@ -1,0 +1,167 @@
+"""Waiting places: calls and callback requests in queues, and the index the router reads.
+
+A place (`Entry`) is ranked by (effective priority desc, sequence asc). The sequence is
+taken once, when the caller is first offered to a queue, and never changes: a ring that
+nobody answers, an overflow or a switch to a callback puts the entry back with the same
+sequence, i.e. at its original place.
+
+Two indexes over the waiting entries, both sorted containers (O(log n) add/remove):
+
+* per queue, every waiting entry by rank: positions for announcements and snapshots;
+* per *bucket* (queue, required skills, priority), entries by sequence. Inside a bucket
+  all entries share rules and skills and the head has waited longest, so the head is
+  the entry most widened by skill expansion: if any entry of the bucket may go to a
+  seat, the head may. A seat that becomes ready therefore looks only at bucket heads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+from sortedcontainers import SortedList
+
+
+class EntryKind(StrEnum):
+    CALL = "call"  # a citizen on the line
+    CALLBACK = "callback"  # a request to call the citizen back, holding a place
+
+
+class EntryState(StrEnum):
+    WAITING = "waiting"
+    RESTING = "resting"  # a callback between attempts (retry spacing); not offered
+    RINGING = "ringing"  # a seat is reserved (and rung) for it
+    DIALLING = "dialling"  # a callback dial to the citizen is in flight
+    TALKING = "talking"
+
+
+BucketKey = tuple[str, tuple[str, ...], int]
+
+
+class Entry:
+    """One place in a queue (live state owned by the ACD)."""
+
+    __slots__ = (
+        "agent_id",
+        "answered_at",
+        "attempts",
+        "base_priority",
+        "caller",
+        "citizen_live",
+        "first_queue",
+        "id",
+        "kind",
+        "line",
+        "max_wait_due",
+        "offered_at",
+        "origin_call",
+        "overflow_due",
+        "priority",
+        "queue",
+        "queue_entered_at",
+        "requested_at",
+        "seq",
+        "skills",
+        "state",
+        "tags",
+        "visited",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        kind: EntryKind,
+        line: str,
+        caller: str,
+        queue: str,
+        skills: tuple[str, ...],
+        tags: tuple[str, ...],
+        base_priority: int,
+        priority: int,
+        seq: int,
+        at: float,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.line = line
+        self.caller = caller
+        self.first_queue = queue
+        self.queue = queue
+        self.skills = skills
+        self.tags = tags
+        self.base_priority = base_priority
+        self.priority = priority
+        self.seq = seq
+        self.offered_at = at
+        self.queue_entered_at = at
+        self.requested_at = at
+        self.state = EntryState.WAITING
+        self.agent_id: str | None = None
+        self.answered_at: float | None = None
+        self.visited = {queue}
+        self.overflow_due = False
+        self.max_wait_due = False
+        # callbacks
+        self.origin_call = id
+        self.attempts = 0
+        self.citizen_live = kind is EntryKind.CALL
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (-self.priority, self.seq)
+
+
+class WaitingIndex:
+    """The waiting entries of every queue, indexed for positions and for routing."""
+
+    def __init__(self) -> None:
+        self._by_queue: dict[str, Any] = {}  # queue → SortedList[(−prio, seq, id)]
+        self._buckets: dict[BucketKey, Any] = {}  # bucket → SortedList[(seq, id)]
+        self._where: dict[str, tuple[BucketKey, tuple[int, int, str]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, entry_id: str) -> bool:
+        return entry_id in self._where
+
+    def add(self, entry: Entry, required: tuple[str, ...]) -> None:
+        if entry.id in self._where:
+            raise ValueError(f"{entry.id} is already waiting")
+        bucket: BucketKey = (entry.queue, required, entry.priority)
+        rank = (-entry.priority, entry.seq, entry.id)
+        self._by_queue.setdefault(entry.queue, SortedList()).add(rank)
+        self._buckets.setdefault(bucket, SortedList()).add((entry.seq, entry.id))
+        self._where[entry.id] = (bucket, rank)
+
+    def remove(self, entry: Entry) -> None:
+        bucket, rank = self._where.pop(entry.id)
+        self._by_queue[bucket[0]].remove(rank)
+        lst = self._buckets[bucket]
+        lst.remove((entry.seq, entry.id))
+        if not lst:
+            del self._buckets[bucket]  # seats scan bucket heads: keep only live buckets
+
+    def length(self, queue: str) -> int:
+        return len(self._by_queue.get(queue, ()))
+
+    def position(self, entry: Entry) -> int:
+        """1-based place in its queue (1 = next to be served)."""
+        _, rank = self._where[entry.id]
+        return int(self._by_queue[entry.queue].bisect_left(rank)) + 1
+
+    def heads(self) -> Iterator[tuple[BucketKey, str]]:
+        """(bucket, id of its longest-waiting entry) for every non-empty bucket."""
+        for bucket, lst in self._buckets.items():
+            yield bucket, lst[0][1]
+
+    def in_queue(self, queue: str) -> Iterator[str]:
+        """Ids in rank order."""
+        for _, _, entry_id in self._by_queue.get(queue, ()):
+            yield entry_id
+
+    def clear(self) -> None:
+        self._by_queue.clear()
+        self._buckets.clear()
+        self._where.clear()

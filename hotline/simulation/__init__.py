@@ -1,0 +1,1 @@
+"""Discrete-event simulation of a centre day on virtual time (drives the real kernel)."""

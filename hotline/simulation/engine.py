@@ -1,0 +1,844 @@
+"""The simulator: a discrete-event driver that runs the real centre kernel on virtual time.
+
+It plays every part outside the kernel. Synthetic citizens call in (a non-homogeneous
+Poisson process, sampled by thinning), listen to prompts, press keys or speak, wait
+with a limited patience and talk; synthetic agents log in and out per roster, answer
+(or miss) rings, take breaks and come in when called. The driver side executes the
+kernel's commands the way a PBX would: `Play` -> `PlaybackFinished` after the prompt's
+length, `CollectDigits` / `Recognize` -> the citizen's answer or `NoInput`,
+`StartTimer` -> `TimerFired`, `RingSeat` -> `SeatAnswered` or `SeatNoAnswer`,
+`Bridge` -> talk, then `CallEnded`, `DialCitizen` -> `CallbackAnswered` or `CallbackFailed`.
+
+Everything is decided by the kernel; the simulator only reacts. Time is a heap of
+(time, sequence, action, argument); stale actions (a ring cancelled, a caller already
+answered) are recognised by a per-call token and dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.agents.seat_state import SeatState
+from hotline.centre.commands import (
+    Announce,
+    Bridge,
+    CancelTimer,
+    CollectDigits,
+    DialCitizen,
+    Enqueue,
+    Hangup,
+    HoldWithMusic,
+    NotifyReserve,
+    Play,
+    Recognize,
+    Record,
+    RequestCallback,
+    RingSeat,
+    SetVariable,
+    StartTimer,
+    StopRinging,
+    Transfer,
+)
+from hotline.centre.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentReady,
+    CallArrived,
+    CallbackAnswered,
+    CallbackFailed,
+    CallEnded,
+    CallerHungUp,
+    DigitsReceived,
+    ModeSwitched,
+    NoInput,
+    PlaybackFinished,
+    RecordingFinished,
+    SeatAnswered,
+    SeatNoAnswer,
+    SpeechRecognized,
+    TimerFired,
+)
+from hotline.centre.kernel import REFUSED, CentreKernel, Where
+from hotline.config.schema import parse_hhmm
+from hotline.simulation.scenario import Answer, Logins, Scenario
+
+# Speaking rates for prompt lengths: Mandarin TTS/recordings run about 4.5 characters a
+# second; Latin-script text about 14 characters a second.
+_CJK_CHARS_PER_S = 4.5
+_LATIN_CHARS_PER_S = 14.0
+_MIN_PROMPT_S = 0.8
+_SPEECH_CHARS_PER_S = 4.0
+_RETRY_BUSY_S = 30.0  # an agent who cannot log out or pause yet tries again after this
+
+_Action = Callable[[Any], None]
+
+
+@dataclass(slots=True)
+class _Citizen:
+    call_id: str
+    line: str
+    arrived: float
+    patience: float  # seconds they will wait in a queue before hanging up
+    token: int = 0  # bumped whenever pending IVR reactions become stale
+    queued_at: float | None = None
+    waiting: bool = False  # on hold in a queue (abandonment pending)
+    talking: bool = False
+    last_prompts: tuple[str, ...] = ()
+    play_start: float = 0.0
+    play_end: float = 0.0
+    play_pending: bool = False  # a PlaybackFinished is owed unless a question follows
+    done: bool = False
+
+
+@dataclass(slots=True)
+class _AgentSim:
+    agent_id: str
+    guest_skills: tuple[str, ...] = ()
+    fixed_seat: str | None = None
+    seat: str | None = None
+    logged_in: bool = False
+    leave_at: float = math.inf  # end of the current shift
+    ring_token: int = 0
+    pause_token: int = 0
+    login_pending: bool = False
+
+
+@dataclass(slots=True)
+class SimulationTotals:
+    """What happened on the driver side (the kernel's facts hold the queue outcomes)."""
+
+    arrivals: int = 0
+    refused: int = 0  # unknown or disabled line
+    ivr_hangups_by_centre: int = 0  # the IVR said goodbye (self-service, messages)
+    ivr_callbacks: int = 0  # callbacks chosen in the IVR
+    transfers: int = 0
+    hung_up_in_ivr: int = 0
+    enqueued: int = 0
+    abandoned_waiting: int = 0
+    rings: int = 0
+    rings_missed: int = 0
+    callback_dials: int = 0
+    callback_dials_failed: int = 0
+    logins: int = 0
+    logouts: int = 0
+    no_free_seat: int = 0
+    events: int = 0  # events fed to the kernel
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    scenario: Scenario
+    start: float  # epoch seconds of the scenario's start
+    end: float  # end of arrivals
+    finished: float  # last event handled
+    totals: SimulationTotals
+    kernel: CentreKernel
+    timezone: ZoneInfo
+    seed: int
+    modes: list[tuple[float, str]] = field(default_factory=list)  # (since, mode)
+    logged_in_samples: list[tuple[float, int]] = field(default_factory=list)
+
+
+class ArrivalProfile:
+    """Calls per second at any time of the day: piecewise linear, times surges, scaled."""
+
+    def __init__(self, scenario: Scenario, day_start: float) -> None:
+        arrivals = scenario.arrivals
+        points = sorted((parse_hhmm(k) * 60.0, v) for k, v in arrivals.profile.items())
+        # Wrap around midnight so the profile is a closed daily curve.
+        first_t, first_v = points[0]
+        last_t, last_v = points[-1]
+        self._xs = [last_t - 86400.0, *(t for t, _ in points), first_t + 86400.0]
+        self._ys = [last_v, *(v for _, v in points), first_v]
+        self._surges = [
+            (parse_hhmm(s.start) * 60.0, parse_hhmm(s.end) * 60.0, s.factor)
+            for s in arrivals.surges
+        ]
+        self._day_start = day_start
+        self._scale = 1.0 / 3600.0  # profile is per hour
+        start = parse_hhmm(scenario.start) * 60.0
+        end = parse_hhmm(scenario.end) * 60.0
+        if arrivals.calls is not None:
+            expected = self.expected_calls(start, end)
+            self._scale *= arrivals.calls / expected
+        self.peak = max(self.rate_at_offset(t) for t in self._grid(start, end)) * 1.000001
+
+    def _grid(self, start: float, end: float) -> list[float]:
+        marks = {start, end, *(x for x in self._xs if start <= x <= end)}
+        for s, e, _ in self._surges:
+            marks.update(t for t in (s, e, s - 1e-6, e - 1e-6) if start <= t <= end)
+        return sorted(marks)
+
+    def rate_at_offset(self, offset_s: float) -> float:
+        """Calls per second at `offset_s` seconds after the day's local midnight."""
+        xs, ys = self._xs, self._ys
+        t = offset_s % 86400.0
+        i = bisect.bisect_right(xs, t) - 1
+        i = min(max(i, 0), len(xs) - 2)
+        x0, x1 = xs[i], xs[i + 1]
+        y = ys[i] + (ys[i + 1] - ys[i]) * ((t - x0) / (x1 - x0) if x1 > x0 else 0.0)
+        for s, e, factor in self._surges:
+            if s <= offset_s < e:
+                y *= factor
+        return y * self._scale
+
+    def expected_calls(self, start: float, end: float) -> float:
+        """Integral of the rate over [start, end) (offsets in seconds), to one second."""
+        total = 0.0
+        step = 60.0
+        t = start
+        while t < end:
+            width = min(step, end - t)
+            total += self.rate_at_offset(t + width / 2) * width
+            t += width
+        return total
+
+
+class Simulation:
+    """One scenario run against one kernel. `run()` returns the result."""
+
+    def __init__(self, scenario: Scenario, centre: Any, *, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.centre = centre
+        self.seed = scenario.seed if seed is None else seed
+        self.rng = random.Random(self.seed)
+        self.kernel = CentreKernel.from_config(centre, mode=scenario.mode, keep_facts=False)
+        config = centre.config
+        self.tz = ZoneInfo(config.centre.timezone)
+        midnight = datetime.combine(scenario.day, datetime.min.time(), tzinfo=self.tz)
+        self.midnight = midnight.timestamp()
+        self.start = self.midnight + parse_hhmm(scenario.start) * 60.0
+        self.end = self.midnight + parse_hhmm(scenario.end) * 60.0
+        self.stop = self.end + scenario.drain_s
+        self.profile = ArrivalProfile(scenario, self.midnight)
+        self.totals = SimulationTotals()
+        self.now = self.start
+        self._heap: list[tuple[float, int, _Action, Any]] = []
+        self._seq = itertools.count()
+        self._citizens: dict[str, _Citizen] = {}
+        self._timers: dict[tuple[str, str], int] = {}
+        self._call_numbers = itertools.count(1)
+        self._modes: list[tuple[float, str]] = [(self.start, scenario.mode)]
+        self._logged_in_samples: list[tuple[float, int]] = []
+        c = scenario.citizens
+        a = scenario.agents
+        rng = self.rng
+        self._patience = c.patience_s.sampler(rng) if c.patience_s is not None else None
+        self._talk = c.talk_s.sampler(rng)
+        self._think = c.think_s.sampler(rng)
+        self._record = c.record_s.sampler(rng)
+        self._callback_delay = c.callback_answer_s.sampler(rng)
+        self._answer_delay = a.answer_delay_s.sampler(rng)
+        self._login_delay = a.login_delay_s.sampler(rng)
+        self._ready_delay = a.ready_after_login_s.sampler(rng)
+        self._pause_every = a.pause_every_s.sampler(rng) if a.pause_every_s is not None else None
+        self._pause_len = a.pause_s.sampler(rng)
+        self._called_in_delay = a.called_in_delay_s.sampler(rng)
+        lines = list(scenario.arrivals.lines.items())
+        self._line_names = [name for name, _ in lines]
+        self._line_cum = list(itertools.accumulate(w for _, w in lines))
+        self._answers: dict[str, tuple[list[Answer], list[float]]] = {
+            prompt: (list(options), list(itertools.accumulate(o.weight for o in options)))
+            for prompt, options in c.answers.items()
+        }
+        self._prompt_s: dict[str, float] = {}
+        self._agents: dict[str, _AgentSim] = {}
+        self._free_seats: list[str] = sorted(
+            name for name, seat in config.seats.items() if not seat.guest
+        )
+        self._guest_seats: set[str] = {name for name, seat in config.seats.items() if seat.guest}
+        only = set(a.only)
+        for agent_id in config.agents:
+            if not only or agent_id in only:
+                self._agents[agent_id] = _AgentSim(agent_id)
+        self._handlers: dict[type[Any], Callable[[Any], None]] = {
+            Play: self._do_play,
+            CollectDigits: self._do_listen,
+            Recognize: self._do_listen,
+            Enqueue: self._do_enqueued,
+            RequestCallback: self._do_ivr_callback,
+            Transfer: self._do_transfer,
+            Hangup: self._do_hangup,
+            Record: self._do_record,
+            SetVariable: _ignore,
+            StartTimer: self._do_start_timer,
+            CancelTimer: self._do_cancel_timer,
+            HoldWithMusic: self._do_hold,
+            Announce: _ignore,
+            RingSeat: self._do_ring,
+            StopRinging: self._do_stop_ringing,
+            Bridge: self._do_bridge,
+            DialCitizen: self._do_dial,
+            NotifyReserve: self._do_notify_reserve,
+        }
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def _at(self, when: float, action: _Action, arg: Any = None) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), action, arg))
+
+    def _feed(self, event: Any) -> None:
+        self.totals.events += 1
+        handlers = self._handlers
+        for command in self.kernel.handle(event):
+            handler = handlers.get(type(command))
+            if handler is None:
+                raise TypeError(f"the simulator cannot execute {type(command).__name__}")
+            handler(command)
+
+    def run(self) -> SimulationResult:
+        self._plan_agents()
+        for supervisor in self.scenario.supervisor:
+            when = self.midnight + parse_hhmm(supervisor.at) * 60.0
+            self._at(when, self._switch_mode, supervisor)
+        self._next_arrival(self.start)
+        self._at(self.start, self._sample_logins, None)
+        heap = self._heap
+        pop = heapq.heappop
+        stop = self.stop
+        while heap:
+            when, _, action, arg = pop(heap)
+            if when > stop:
+                break
+            self.now = when
+            action(arg)
+            if when >= self.end and not self._citizens and not self._calls_in_kernel():
+                break
+        return SimulationResult(
+            self.scenario, self.start, self.end, self.now, self.totals, self.kernel, self.tz,
+            self.seed,
+            self._modes, self._logged_in_samples,
+        )
+
+    def _calls_in_kernel(self) -> bool:
+        live = self.kernel.live_calls()
+        return any(live.values())
+
+    # --- citizens ---------------------------------------------------------------------
+
+    def _next_arrival(self, after: float) -> None:
+        """Thinning: candidates at the peak rate, kept with probability rate/peak."""
+        rng = self.rng
+        peak = self.profile.peak
+        if peak <= 0:
+            return
+        t = after
+        rate_at = self.profile.rate_at_offset
+        midnight = self.midnight
+        while True:
+            t += rng.expovariate(peak)
+            if t >= self.end:
+                return
+            if rng.random() * peak < rate_at(t - midnight):
+                self._at(t, self._arrive, None)
+                return
+
+    def _arrive(self, _: Any) -> None:
+        now = self.now
+        self._next_arrival(now)
+        rng = self.rng
+        n = next(self._call_numbers)
+        call_id = f"sim-{n}"
+        line = self._line_names[
+            bisect.bisect_right(self._line_cum, rng.random() * self._line_cum[-1])
+        ]
+        withheld = rng.random() < self.scenario.arrivals.withheld
+        caller = "" if withheld else f"1{rng.randrange(3, 10)}{rng.randrange(10**9):09d}"
+        patience = self._patience() if self._patience is not None else math.inf
+        citizen = _Citizen(call_id, line, now, patience)
+        self._citizens[call_id] = citizen
+        self.totals.arrivals += 1
+        self._feed(CallArrived(call_id, line, caller, now))
+        self._settle_play(citizen)
+
+    def _settle_play(self, citizen: _Citizen) -> None:
+        """After a command batch: a Play with no question after it owes a PlaybackFinished."""
+        if citizen.play_pending and not citizen.done:
+            citizen.play_pending = False
+            if self.kernel.where(citizen.call_id) is Where.IVR:
+                self._at(citizen.play_end, self._playback_done, (citizen, citizen.token))
+
+    def _playback_done(self, arg: tuple[_Citizen, int]) -> None:
+        citizen, token = arg
+        if token != citizen.token or citizen.done:
+            return
+        citizen.token += 1
+        self._feed(PlaybackFinished(citizen.call_id, self.now))
+        self._settle_play(citizen)
+
+    def _prompt_length(self, prompt: Any) -> float:
+        length = self._prompt_s.get(prompt.id + prompt.language)
+        if length is None:
+            text = prompt.text
+            cjk = sum(1 for ch in text if ord(ch) > 0x2E80)
+            length = max(_MIN_PROMPT_S, cjk / _CJK_CHARS_PER_S
+                         + (len(text) - cjk) / _LATIN_CHARS_PER_S)
+            self._prompt_s[prompt.id + prompt.language] = length
+        return length
+
+    def _do_play(self, command: Play) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is None:
+            return  # a callback request's announcement, or a caller already gone
+        length = 0.0
+        for prompt in command.prompts:
+            length += self._prompt_length(prompt)
+        start = max(self.now, citizen.play_end) if citizen.play_pending else self.now
+        citizen.play_start = start
+        citizen.play_end = start + length
+        citizen.last_prompts = tuple(p.id for p in command.prompts)
+        citizen.play_pending = True
+
+    def _choose(self, citizen: _Citizen) -> Answer | None:
+        answers = self._answers
+        for prompt_id in reversed(citizen.last_prompts):
+            found = answers.get(prompt_id)
+            if found is not None:
+                options, cum = found
+                pick = bisect.bisect_right(cum, self.rng.random() * cum[-1])
+                return options[min(pick, len(options) - 1)]
+        return None
+
+    def _do_listen(self, command: CollectDigits | Recognize) -> None:
+        citizen = self._citizens[command.call_id]
+        citizen.play_pending = False  # the question's own prompt: no report needed
+        citizen.token += 1
+        token = citizen.token
+        answer = self._choose(citizen)
+        rng = self.rng
+        barge = rng.random() < self.scenario.citizens.barge_in
+        if barge and citizen.play_end > citizen.play_start:
+            respond = citizen.play_start + rng.random() * (citizen.play_end - citizen.play_start)
+        else:
+            respond = max(self.now, citizen.play_end) + self._think()
+        listen_from = max(self.now, citizen.play_end)
+        if isinstance(command, CollectDigits):
+            timeout = command.first_timeout_s
+            digits_ok, speech_ok = True, False
+            if answer is None and command.min_digits > 1:
+                # Nobody told us what this caller types: a plausible number of that size.
+                size = min(max(command.min_digits, 8), command.max_digits)
+                answer = Answer(press="".join(str(rng.randrange(10)) for _ in range(size)))
+        else:
+            timeout = command.no_speech_timeout_s
+            digits_ok, speech_ok = command.also_digits, True
+        if answer is None or answer.silence or (answer.press is not None and not digits_ok) \
+                or (answer.say is not None and not speech_ok):
+            self._at(listen_from + timeout, self._no_input, (citizen, token))
+        elif answer.hang_up:
+            self._at(respond, self._ivr_hang_up, (citizen, token))
+        elif answer.press is not None:
+            self._at(respond, self._press, (citizen, token, answer.press))
+        else:
+            said = answer.say or ""
+            self._at(respond + len(said) / _SPEECH_CHARS_PER_S, self._say, (citizen, token, answer))
+
+    def _press(self, arg: tuple[_Citizen, int, str]) -> None:
+        citizen, token, digits = arg
+        if token != citizen.token or citizen.done:
+            return
+        citizen.token += 1
+        self._feed(DigitsReceived(citizen.call_id, digits, self.now))
+        self._settle_play(citizen)
+
+    def _say(self, arg: tuple[_Citizen, int, Answer]) -> None:
+        citizen, token, answer = arg
+        if token != citizen.token or citizen.done:
+            return
+        citizen.token += 1
+        self._feed(SpeechRecognized(citizen.call_id, answer.say or "", answer.confidence,
+                                    self.now, answer.intent))
+        self._settle_play(citizen)
+
+    def _no_input(self, arg: tuple[_Citizen, int]) -> None:
+        citizen, token = arg
+        if token != citizen.token or citizen.done:
+            return
+        citizen.token += 1
+        self._feed(NoInput(citizen.call_id, self.now))
+        self._settle_play(citizen)
+
+    def _ivr_hang_up(self, arg: tuple[_Citizen, int]) -> None:
+        citizen, token = arg
+        if token != citizen.token or citizen.done:
+            return
+        self.totals.hung_up_in_ivr += 1
+        self._finish(citizen)
+        self._feed(CallerHungUp(citizen.call_id, self.now))
+
+    def _finish(self, citizen: _Citizen) -> None:
+        citizen.done = True
+        citizen.token += 1
+        self._citizens.pop(citizen.call_id, None)
+
+    def _do_enqueued(self, command: Enqueue) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            citizen.play_pending = False  # the "transferring" prompt plays over the hold
+            self.totals.enqueued += 1
+
+    def _do_ivr_callback(self, command: RequestCallback) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            self.totals.ivr_callbacks += 1
+            self._finish(citizen)  # the centre's goodbye that follows is not counted again
+
+    def _do_transfer(self, command: Transfer) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            self.totals.transfers += 1
+            self._finish(citizen)
+            # The PBX reports the channel gone once the transfer has taken it away.
+            self._at(max(self.now, citizen.play_end) + 1.0, self._transferred_away,
+                     command.call_id)
+
+    def _transferred_away(self, call_id: str) -> None:
+        self._feed(CallerHungUp(call_id, self.now))
+
+    def _do_hangup(self, command: Hangup) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            if command.reason in REFUSED:
+                self.totals.refused += 1
+            elif citizen.queued_at is None:
+                self.totals.ivr_hangups_by_centre += 1
+            self._finish(citizen)
+
+    def _do_record(self, command: Record) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is None:
+            return
+        citizen.play_pending = False
+        citizen.waiting = False
+        citizen.token += 1
+        length = min(self._record(), command.max_duration_s)
+        self._at(max(self.now, citizen.play_end) + length, self._recorded, (citizen, citizen.token))
+
+    def _recorded(self, arg: tuple[_Citizen, int]) -> None:
+        citizen, token = arg
+        if token != citizen.token or citizen.done:
+            return
+        citizen.token += 1
+        self._feed(RecordingFinished(citizen.call_id, self.now, f"rec-{citizen.call_id}", 30.0))
+        self._settle_play(citizen)
+
+    def _do_hold(self, command: HoldWithMusic) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is None or citizen.waiting:
+            return  # a callback request's citizen-first hold, or an overflow (same wait)
+        citizen.waiting = True
+        citizen.play_pending = False
+        if citizen.queued_at is None:
+            citizen.queued_at = self.now
+        citizen.token += 1
+        if citizen.patience < math.inf:
+            self._at(citizen.queued_at + citizen.patience, self._abandon,
+                     (citizen, citizen.token))
+
+    def _abandon(self, arg: tuple[_Citizen, int]) -> None:
+        citizen, token = arg
+        if token != citizen.token or citizen.done or not citizen.waiting:
+            return
+        self.totals.abandoned_waiting += 1
+        self._finish(citizen)
+        self._feed(CallerHungUp(citizen.call_id, self.now))
+
+    # --- timers -----------------------------------------------------------------------
+
+    def _do_start_timer(self, command: StartTimer) -> None:
+        key = (command.call_id, command.timer)
+        seq = next(self._seq)
+        self._timers[key] = seq
+        self._at(self.now + command.seconds, self._timer_fired, (key, seq))
+
+    def _do_cancel_timer(self, command: CancelTimer) -> None:
+        self._timers.pop((command.call_id, command.timer), None)
+
+    def _timer_fired(self, arg: tuple[tuple[str, str], int]) -> None:
+        key, seq = arg
+        if self._timers.get(key) != seq:
+            return
+        del self._timers[key]
+        self._feed(TimerFired(key[0], key[1], self.now))
+        citizen = self._citizens.get(key[0])
+        if citizen is not None:
+            self._settle_play(citizen)
+
+    # --- agents answering -------------------------------------------------------------
+
+    def _do_ring(self, command: RingSeat) -> None:
+        agent = self._agents.get(command.agent_id)
+        if agent is None:
+            agent = self._agents[command.agent_id] = _AgentSim(command.agent_id)
+        agent.ring_token += 1
+        token = agent.ring_token
+        self.totals.rings += 1
+        rng = self.rng
+        delay = self._answer_delay()
+        if rng.random() < self.scenario.agents.ring_no_answer or delay >= command.timeout_s:
+            self._at(self.now + command.timeout_s, self._ring_missed,
+                     (agent, token, command.call_id))
+        else:
+            self._at(self.now + delay, self._ring_answered, (agent, token, command.call_id))
+
+    def _do_stop_ringing(self, command: StopRinging) -> None:
+        agent = self._agents.get(command.agent_id)
+        if agent is not None:
+            agent.ring_token += 1
+
+    def _ring_answered(self, arg: tuple[_AgentSim, int, str]) -> None:
+        agent, token, call_id = arg
+        if token != agent.ring_token:
+            return
+        agent.ring_token += 1
+        self._feed(SeatAnswered(agent.agent_id, call_id, self.now))
+
+    def _ring_missed(self, arg: tuple[_AgentSim, int, str]) -> None:
+        agent, token, call_id = arg
+        if token != agent.ring_token:
+            return
+        agent.ring_token += 1
+        self.totals.rings_missed += 1
+        self._feed(SeatNoAnswer(agent.agent_id, call_id, self.now, "timeout"))
+        # The ACD pauses a seat that missed a ring; the agent notices and comes back.
+        self._at(self.now + self._ready_delay(), self._ready_again, agent)
+
+    def _ready_again(self, agent: _AgentSim) -> None:
+        view = self.kernel.acd.seat(agent.agent_id)
+        if agent.logged_in and view is not None and view.state is SeatState.PAUSED \
+                and view.reason != self.scenario.agents.pause_reason:
+            self._feed(AgentReady(agent.agent_id, self.now))
+
+    def _do_bridge(self, command: Bridge) -> None:
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            citizen.waiting = False
+            citizen.talking = True
+            citizen.token += 1  # no abandonment now
+        self._at(self.now + self._talk(), self._talk_over, command.call_id)
+
+    def _talk_over(self, call_id: str) -> None:
+        citizen = self._citizens.pop(call_id, None)
+        if citizen is not None:
+            citizen.done = True
+        self._feed(CallEnded(call_id, self.now))
+
+    def _do_dial(self, command: DialCitizen) -> None:
+        self.totals.callback_dials += 1
+        if self.rng.random() < self.scenario.citizens.callback_answer:
+            delay = min(self._callback_delay(), command.timeout_s * 0.99)
+            self._at(self.now + delay, self._callback_answered, command.request_id)
+        else:
+            self._at(self.now + command.timeout_s, self._callback_failed, command.request_id)
+
+    def _callback_answered(self, request_id: str) -> None:
+        self._feed(CallbackAnswered(request_id, self.now))
+
+    def _callback_failed(self, request_id: str) -> None:
+        self.totals.callback_dials_failed += 1
+        self._feed(CallbackFailed(request_id, self.now, "no-answer"))
+
+    # --- agents coming and going ------------------------------------------------------
+
+    def _roster_shifts(self, mode: str) -> dict[str, list[tuple[float, float]]]:
+        """Agent -> shift intervals (epoch) of `mode`'s roster for the simulated day."""
+        config = self.centre.config
+        roster_name = config.modes[mode].roster if mode in config.modes else None
+        if roster_name is None:
+            return {}
+        roster = config.rosters[roster_name]
+        out: dict[str, list[tuple[float, float]]] = {}
+        day = self.scenario.day
+        for offset in (-1, 0):
+            on = day + timedelta(days=offset)
+            base = datetime.combine(on, datetime.min.time(), tzinfo=self.tz).timestamp()
+            for shift_name, agent_ids in roster.plan_for(on).items():
+                shift = config.shifts[shift_name]
+                begin = base + parse_hhmm(shift.start) * 60.0
+                finish = base + parse_hhmm(shift.end) * 60.0
+                if finish <= begin:
+                    finish += 86400.0
+                for agent_id in agent_ids:
+                    out.setdefault(agent_id, []).append((begin, finish))
+        return out
+
+    def _plan_agents(self) -> None:
+        if self.scenario.agents.logins is Logins.ALL:
+            for agent in self._agents.values():
+                self._at(self.start, self._login, (agent, math.inf, False))
+            return
+        self._plan_roster(self.scenario.mode, called_in=False)
+
+    def _plan_roster(self, mode: str, *, called_in: bool) -> None:
+        """Log the roster's agents in for their shifts (called in: come in late, some)."""
+        rng = self.rng
+        share = self.scenario.agents.called_in_share
+        for agent_id, intervals in self._roster_shifts(mode).items():
+            agent = self._agents.get(agent_id)
+            if agent is None:
+                continue
+            for begin, finish in intervals:
+                if finish <= self.now:
+                    continue
+                if agent.logged_in:
+                    agent.leave_at = max(agent.leave_at, finish)
+                    continue
+                if begin <= self.now:
+                    if called_in and rng.random() >= share:
+                        continue
+                    delay = self._called_in_delay() if called_in else self._login_delay()
+                    when = self.now + delay
+                else:
+                    when = begin + self._login_delay()
+                if when < finish:
+                    self._at(when, self._login, (agent, finish, False))
+        config = self.centre.config
+        roster_name = config.modes[mode].roster if mode in config.modes else None
+        if roster_name is not None:
+            for guest_id, guest in config.rosters[roster_name].guests.items():
+                if guest_id in self._agents or guest.seat is None:
+                    continue
+                sim = _AgentSim(guest_id, (guest.skill,), guest.seat)
+                self._agents[guest_id] = sim
+                self._at(self.now + self._called_in_delay() if called_in else self.start,
+                         self._login, (sim, self.stop, False))
+
+    def _login(self, arg: tuple[_AgentSim, float, bool]) -> None:
+        agent, leave_at, _ = arg
+        if agent.logged_in:
+            agent.leave_at = max(agent.leave_at, leave_at)
+            return
+        if agent.fixed_seat is not None:
+            seat = agent.fixed_seat
+            if self.kernel.acd.seat(agent.agent_id) is not None:
+                return
+        elif self._free_seats:
+            seat = self._free_seats.pop()
+        else:
+            self.totals.no_free_seat += 1
+            return
+        agent.seat = seat
+        agent.logged_in = True
+        agent.leave_at = leave_at
+        self.totals.logins += 1
+        self._feed(AgentLoggedIn(agent.agent_id, seat, self.now, agent.guest_skills))
+        self._at(self.now + self._ready_delay(), self._ready_after_login, agent)
+        if leave_at < math.inf:
+            self._at(leave_at, self._logout, agent)
+
+    def _ready_after_login(self, agent: _AgentSim) -> None:
+        view = self.kernel.acd.seat(agent.agent_id)
+        if view is None or view.state is not SeatState.PAUSED:
+            return
+        self._feed(AgentReady(agent.agent_id, self.now))
+        self._plan_pause(agent)
+
+    def _plan_pause(self, agent: _AgentSim) -> None:
+        if self._pause_every is None:
+            return
+        agent.pause_token += 1
+        self._at(self.now + self._pause_every(), self._pause, (agent, agent.pause_token))
+
+    def _pause(self, arg: tuple[_AgentSim, int]) -> None:
+        agent, token = arg
+        if token != agent.pause_token or not agent.logged_in:
+            return
+        view = self.kernel.acd.seat(agent.agent_id)
+        if view is None:
+            return
+        if view.state not in (SeatState.READY, SeatState.ON_CALL, SeatState.WRAP_UP):
+            # Ringing (or already paused): ask again a little later.
+            self._at(self.now + _RETRY_BUSY_S, self._pause, (agent, token))
+            return
+        # On a call the ACD keeps the pause until the wrap-up ends.
+        self._feed(AgentPaused(agent.agent_id, self.scenario.agents.pause_reason, self.now))
+        length = self._pause_len()
+        self._at(self.now + length, self._back_from_pause, (agent, token, length))
+
+    def _back_from_pause(self, arg: tuple[_AgentSim, int, float]) -> None:
+        agent, token, length = arg
+        if token != agent.pause_token or not agent.logged_in:
+            return
+        view = self.kernel.acd.seat(agent.agent_id)
+        if view is None:
+            return
+        if view.state in (SeatState.ON_CALL, SeatState.WRAP_UP):
+            self._at(self.now + _RETRY_BUSY_S, self._back_from_pause, arg)  # not begun yet
+            return
+        if view.state is SeatState.PAUSED and view.reason == self.scenario.agents.pause_reason:
+            due = view.since + length
+            if due > self.now:
+                self._at(due, self._back_from_pause, arg)
+                return
+            self._feed(AgentReady(agent.agent_id, self.now))
+        self._plan_pause(agent)
+
+    def _logout(self, agent: _AgentSim) -> None:
+        if not agent.logged_in or self.now < agent.leave_at:
+            return  # the shift was extended (a mode switch kept them on)
+        view = self.kernel.acd.seat(agent.agent_id)
+        if view is not None and view.state in (SeatState.ON_CALL, SeatState.RINGING):
+            self._at(self.now + _RETRY_BUSY_S, self._logout, agent)
+            return
+        agent.logged_in = False
+        agent.pause_token += 1
+        self.totals.logouts += 1
+        if view is not None:
+            self._feed(AgentLoggedOut(agent.agent_id, self.now))
+        if agent.seat is not None and agent.seat not in self._guest_seats:
+            self._free_seats.append(agent.seat)
+        agent.seat = None
+
+    def _do_notify_reserve(self, command: NotifyReserve) -> None:
+        rng = self.rng
+        share = self.scenario.agents.called_in_share
+        for agent_id in command.agent_ids:
+            agent = self._agents.get(agent_id)
+            if agent is None or agent.logged_in or agent.login_pending:
+                continue
+            if rng.random() >= share:
+                continue
+            agent.login_pending = True
+            self._at(self.now + self._called_in_delay(), self._reserve_login, agent)
+
+    def _reserve_login(self, agent: _AgentSim) -> None:
+        agent.login_pending = False
+        # Reserve staff stay for the rest of the simulated day.
+        self._login((agent, self.stop, False))
+
+    # --- supervisors ------------------------------------------------------------------
+
+    def _switch_mode(self, action: Any) -> None:
+        until = self.now + action.for_s if action.for_s is not None else None
+        self._feed(ModeSwitched(action.mode, action.by, action.reason, self.now, until))
+        self._modes.append((self.now, action.mode))
+        if self.scenario.agents.logins is Logins.ROSTER:
+            self._plan_roster(action.mode, called_in=True)
+
+    def _sample_logins(self, _: Any) -> None:
+        logged = sum(1 for a in self._agents.values() if a.logged_in)
+        self._logged_in_samples.append((self.now, logged))
+        if self.now < self.stop:
+            self._at(self.now + 300.0, self._sample_logins, None)
+        current = self.kernel.mode
+        if current != self._modes[-1][1]:  # an automatic return happened inside the ACD
+            self._modes.append((self.now, current))
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def simulate(scenario: Scenario, centre: Any, *, seed: int | None = None) -> SimulationResult:
+    """Run `scenario` against a loaded centre (`hotline.config.loader.Centre`)."""
+    return Simulation(scenario, centre, seed=seed).run()

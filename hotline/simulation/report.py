@@ -1,0 +1,215 @@
+"""KPIs of a simulated day, per hour and per mode, from the kernel's own statistics.
+
+Every figure comes from the live statistics the kernel fed with the ACD's facts
+(`hotline.queue.stats`), so the simulator reports exactly what the wallboard would show:
+calls are counted in the hour (and mode) they were offered to a queue.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hotline.queue.stats import (
+    AVAILABLE_STATES,
+    BUSY_STATES,
+    CallRecord,
+    Figures,
+    HandledCall,
+    Outcome,
+    SeatSegment,
+    summarise,
+)
+from hotline.simulation.engine import SimulationResult
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRow:
+    label: str
+    mode: str
+    figures: Figures
+    occupancy: float | None
+    max_wait_s: float
+    agents_logged_in: float | None  # average over the period
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    hours: tuple[KpiRow, ...]
+    modes: tuple[KpiRow, ...]
+    day: KpiRow
+
+
+def _mode_at(modes: Sequence[tuple[float, str]], at: float) -> str:
+    current = modes[0][1]
+    for since, mode in modes:
+        if since <= at:
+            current = mode
+        else:
+            break
+    return current
+
+
+def _max_wait(calls: Iterable[CallRecord], now: float) -> float:
+    longest = 0.0
+    for call in calls:
+        waited = now - call.queued_at if call.outcome is Outcome.WAITING else call.waited_s
+        longest = max(longest, waited)
+    return longest
+
+
+def _average_logged_in(samples: Sequence[tuple[float, int]], start: float, end: float
+                       ) -> float | None:
+    inside = [n for at, n in samples if start <= at < end]
+    return sum(inside) / len(inside) if inside else None
+
+
+class _SeatTime:
+    """Busy and available seat-seconds per elementary interval between `edges`."""
+
+    def __init__(self, segments: Iterable[SeatSegment], edges: Iterable[float]) -> None:
+        self.edges = sorted(set(edges))
+        count = max(len(self.edges) - 1, 0)
+        self.busy = [0.0] * count
+        self.available = [0.0] * count
+        for seg in segments:
+            if seg.state not in AVAILABLE_STATES:
+                continue
+            is_busy = seg.state in BUSY_STATES
+            i = max(bisect.bisect_right(self.edges, seg.start) - 1, 0)
+            while i < count and self.edges[i] < seg.end:
+                overlap = min(seg.end, self.edges[i + 1]) - max(seg.start, self.edges[i])
+                if overlap > 0:
+                    self.available[i] += overlap
+                    if is_busy:
+                        self.busy[i] += overlap
+                i += 1
+
+    def occupancy(self, spans: Iterable[tuple[float, float]]) -> float | None:
+        busy = available = 0.0
+        for start, end in spans:
+            for i in range(len(self.busy)):
+                if start <= self.edges[i] and self.edges[i + 1] <= end:
+                    busy += self.busy[i]
+                    available += self.available[i]
+        return busy / available if available > 0 else None
+
+
+def _row(label: str, mode: str, calls: list[CallRecord], handled: list[HandledCall],
+         seat_time: _SeatTime, spans: list[tuple[float, float]], now: float,
+         samples: Sequence[tuple[float, int]]) -> KpiRow:
+    logged = [x for s, e in spans if (x := _average_logged_in(samples, s, e)) is not None]
+    return KpiRow(
+        label, mode, summarise(calls, handled), seat_time.occupancy(spans),
+        _max_wait(calls, now), sum(logged) / len(logged) if logged else None,
+    )
+
+
+def build_report(result: SimulationResult) -> Report:
+    stats = result.kernel.stats
+    calls = stats.calls()
+    handled = stats.handled()
+    now = result.finished
+    modes = result.modes
+    tz = result.timezone
+    samples = result.logged_in_samples
+    # Arrivals stop at `end`; calls still in the IVR then may reach a queue during the
+    # drain, so the rows run on to the last event and every offered call is in one row.
+    end_all = max(result.end, result.finished)
+    hour_edges = [result.start]
+    while hour_edges[-1] < end_all:
+        hour_edges.append(min(hour_edges[-1] + 3600.0, end_all))
+    if len(hour_edges) == 1:
+        hour_edges.append(end_all + 1.0)
+    end_all = hour_edges[-1]
+    switch_times = [since for since, _ in modes if result.start < since < end_all]
+    seat_time = _SeatTime(stats.seat_segments(now), [*hour_edges, *switch_times])
+    hours: list[KpiRow] = []
+    for start, end in itertools.pairwise(hour_edges):
+        in_hour = [c for c in calls if start <= c.queued_at < end]
+        done = [h for h in handled if start <= h.ended_at < end]
+        label = datetime.fromtimestamp(start, tz).strftime("%H:%M")
+        first, last = _mode_at(modes, start), _mode_at(modes, end - 1e-6)
+        mode = first if first == last else f"{first}→{last}"
+        hours.append(_row(label, mode, in_hour, done, seat_time, [(start, end)], now, samples))
+    # Per mode: the periods the centre spent in it.
+    bounds = [*modes, (end_all, "")]
+    spans_by_mode: dict[str, list[tuple[float, float]]] = {}
+    for (since, mode), (until, _) in itertools.pairwise(bounds):
+        lo, hi = max(since, result.start), min(until, end_all)
+        if hi > lo:
+            spans_by_mode.setdefault(mode, []).append((lo, hi))
+    mode_rows = []
+    for mode, spans in spans_by_mode.items():
+        in_mode = [c for c in calls if any(lo <= c.queued_at < hi for lo, hi in spans)]
+        done = [h for h in handled if any(lo <= h.ended_at < hi for lo, hi in spans)]
+        mode_rows.append(_row(mode, mode, in_mode, done, seat_time, spans, now, samples))
+    day = _row("day", "all", calls, handled, seat_time, [(result.start, end_all)], now,
+               samples)
+    return Report(tuple(hours), tuple(mode_rows), day)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:5.1f}%"
+
+
+def _secs(value: float | None) -> str:
+    if value is None or math.isinf(value):
+        return "-"
+    return f"{value:6.1f}"
+
+
+_HEADER = (
+    f"{'period':<8} {'mode':<18} {'offered':>7} {'answered':>8} {'abandon':>7} "
+    f"{'short':>5} {'exited':>6} {'SL80/15':>7} {'ASA s':>6} {'AHT s':>6} "
+    f"{'occup':>6} {'maxwait':>7} {'agents':>6}"
+)
+
+
+def _line(row: KpiRow) -> str:
+    f = row.figures
+    agents = "-" if row.agents_logged_in is None else f"{row.agents_logged_in:6.1f}"
+    return (
+        f"{row.label:<8} {row.mode:<18} {f.offered:>7} {f.answered:>8} {f.abandoned:>7} "
+        f"{f.abandoned_short:>5} {f.exited:>6} {_pct(f.service_level):>7} {_secs(f.asa_s):>6} "
+        f"{_secs(f.aht_s):>6} {_pct(row.occupancy):>6} {row.max_wait_s:7.0f} {agents:>6}"
+    )
+
+
+def format_report(result: SimulationResult, report: Report | None = None) -> str:
+    report = report or build_report(result)
+    t = result.totals
+    scenario = result.scenario
+    lines = [
+        f"scenario {scenario.name} on {scenario.day} ({scenario.start}-{scenario.end}), "
+        f"seed {result.seed}",
+        f"calls arrived {t.arrivals}, reached a queue {t.enqueued}, "
+        f"ended in the IVR by the centre {t.ivr_hangups_by_centre}, "
+        f"hung up in the IVR {t.hung_up_in_ivr}, transferred {t.transfers}, "
+        f"callbacks chosen in the IVR {t.ivr_callbacks}, refused {t.refused}",
+        f"rings {t.rings} (missed {t.rings_missed}), callback dials {t.callback_dials} "
+        f"(failed {t.callback_dials_failed}), agent logins {t.logins}, logouts {t.logouts}"
+        + (f", logins without a free seat {t.no_free_seat}" if t.no_free_seat else ""),
+        "",
+        "per hour (calls counted in the hour they were queued; SL excludes short abandons)",
+        _HEADER,
+        *(_line(row) for row in report.hours),
+        "",
+        "per mode",
+        _HEADER,
+        *(_line(row) for row in report.modes),
+        _line(report.day),
+    ]
+    changes = result.kernel.stats.mode_changes
+    if changes:
+        lines.append("")
+        lines.append("mode switches")
+        tz = result.timezone
+        for change in changes:
+            when = datetime.fromtimestamp(change.at, tz).strftime("%H:%M:%S")
+            lines.append(f"  {when} {change.old} → {change.new} by {change.by}: {change.reason}")
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""Small builders for ACD tests: a centre with a few queues, agents and seats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from hotline.agents.directory import Agent, SeatDef
+from hotline.agents.rosters import Roster
+from hotline.centre.commands import Enqueue
+from hotline.centre.events import AgentLoggedIn, AgentReady
+from hotline.queue.acd import Acd
+from hotline.queue.harness import AcdHarness
+from hotline.queue.rules import QueueRules
+
+
+def agent(agent_id: str, team: str = "a", **skills: int) -> Agent:
+    return Agent(agent_id, agent_id.upper(), team, skills)
+
+
+def seats(n: int) -> list[SeatDef]:
+    return [SeatDef(f"s{i}", f"PJSIP/{8000 + i}") for i in range(n)]
+
+
+def centre(
+    queues: Sequence[QueueRules],
+    agents: Sequence[Agent],
+    *,
+    modes: Mapping[str, Sequence[QueueRules]] | None = None,
+    rosters: Mapping[str, Roster] | None = None,
+    n_seats: int | None = None,
+) -> AcdHarness:
+    by_mode = {"normal": {q.name: q for q in queues}}
+    for mode, rules in (modes or {}).items():
+        by_mode[mode] = {q.name: q for q in rules}
+    acd = Acd(by_mode, agents, seats(n_seats or max(len(agents), 1) + 2), rosters, tz="UTC")
+    return AcdHarness(acd)
+
+
+def login_ready(h: AcdHarness, *agent_ids: str) -> None:
+    for agent_id in agent_ids:
+        taken = {view.seat_id for view in h.acd.seats()}
+        free = next(s for s in (f"s{i}" for i in range(1000)) if s not in taken)
+        h.feed(AgentLoggedIn(agent_id, free, h.now))
+        h.feed(AgentReady(agent_id, h.now))
+
+
+def call(
+    h: AcdHarness, call_id: str, queue: str = "general", *, caller: str = "", **kw: object
+) -> None:
+    h.enqueue(Enqueue(call_id, queue, **kw), caller=caller)  # type: ignore[arg-type]
