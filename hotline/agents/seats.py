@@ -303,3 +303,10 @@ class SeatBoard:
             seat.agent_id, seat.seat_id, seat.endpoint, seat.team, seat.state, seat.reason,
             seat.since, seat.call_id, seat.calls_taken, seat.guest,
         )
+
+
+def transition_table() -> str:
+    """The seat state machine as a Markdown table, generated from `TRANSITIONS` (docs)."""
+    rows = ["| from | trigger | to |", "|---|---|---|"]
+    rows += [f"| {old} | {trigger} | {new} |" for (old, trigger), new in TRANSITIONS.items()]
+    return "\n".join(rows)

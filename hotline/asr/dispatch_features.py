@@ -7,7 +7,9 @@ the text (its first 1,000 characters: long letters add story, not topic, and the
 bounds the time per request), and its head (the first 30 characters, where citizens
 put the subject — "投诉XX物业乱收停车费" — before the story), which gets its own
 vocabulary so that a term in the subject counts apart from the same term in the body.
-On the development set the head adds about half a point of accuracy.
+On the development set the head adds about half a point of accuracy; n-grams seen in
+fewer than 3 training texts (mostly names of estates and people) are dropped, which
+halves the model without costing accuracy.
 
 Speed: an n-gram is not a Python string but a 64-bit key computed with numpy from the
 code points (a polynomial hash with the length in the low bits); a field's vocabulary
@@ -48,7 +50,10 @@ def prepare(text: str) -> str:
 
 
 def code_points(text: str) -> KeyArray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    # surrogatepass: a lone surrogate (from badly decoded input) is a code point like
+    # any other, not a reason to fail a request.
+    raw = text.encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
 
 
 def ngram_keys(codes: KeyArray, min_n: int, max_n: int) -> KeyArray:
@@ -102,7 +107,7 @@ class FieldSpec:
 
 
 DEFAULT_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("text", 1, 4, 1000, 1.0, min_df=2),
+    FieldSpec("text", 1, 4, 1000, 1.0, min_df=3),
     FieldSpec("head", 1, 3, 30, 0.7, min_df=1),
 )
 

@@ -54,7 +54,7 @@ FORMAT_VERSION = 1
 MAX_MEMBER_BYTES = 1 << 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare models by identity
 class DispatchModel:
     labels: tuple[str, ...]
     features: FeatureSpace
@@ -159,7 +159,10 @@ def train_model(
             held_out_accuracy=float(np.mean(held_out.argmax(axis=1) == truth)),
         )
     else:
-        calibration.update(temperature=1.0, skipped="a label has fewer than 2 rows")
+        reason = (
+            "calibration folds < 2" if calibration_folds < 2 else "a label has fewer than 2 rows"
+        )
+        calibration.update(temperature=1.0, skipped=reason)
 
     weights, bias, converged = _fit_linear(matrix, truth, len(labels), c)
     metadata = {

@@ -30,3 +30,7 @@ class RecognizerBusy(AsrError):
 
 class AudioFormatError(AsrError, ValueError):
     """Audio bytes that cannot be in the declared encoding (e.g. half a 16-bit sample)."""
+
+
+class GrammarUnusable(AsrError, ValueError):
+    """No phrase of a menu's grammar is in the model's vocabulary: nothing could match."""

@@ -5,7 +5,8 @@ A driver holds one `SpeechSource` per process. For each `Recognize` it calls
 audio chunks for a media stream (Asterisk), webhook parameters for Twilio — and posts
 every event the iterator yields to the centre. The iterator ends after exactly one
 `SpeechRecognized` or `NoInput`; `SpeechStarted` (barge-in: stop the prompt) may come
-first. Cancel the iteration (close the generator) when keys end the collection first.
+first. When keys end the collection first, close the generator (`await gen.aclose()`):
+that frees the recogniser at once.
 
 When no recogniser is free, `listen` raises `hotline.asr.errors.RecognizerBusy` on the
 first step, before yielding anything: the driver keeps collecting keys only
@@ -14,7 +15,7 @@ first step, before yielding anything: the driver keeps collecting keys only
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Protocol, TypeVar
 
 from hotline.centre.commands import Recognize
@@ -31,4 +32,4 @@ class SpeechSource(Protocol[InputT_contra]):
 
     def listen(
         self, command: Recognize, inputs: AsyncIterable[InputT_contra]
-    ) -> AsyncIterator[SpeechOutcome]: ...
+    ) -> AsyncGenerator[SpeechOutcome, None]: ...

@@ -151,7 +151,8 @@ _add(
 _add(
     _Kind.EVAL,
     D,
-    "不好 不太好 不怎么好 很差 太差 差评 不行 不怎么样 不咋地 不咋样 "
+    "不好 不太好 不怎么好 很差 太差 非常差 特别差 真差 好差 极差 比较差 "
+    "糊弄 差评 不行 不怎么样 不咋地 不咋样 "
     "糟糕 糟透 没用 没有用 有什么用 没什么用 有意见 意见很大 失望 投诉 "
     "气人 气死 什么破 浪费 不作为 差劲 没解决 没有解决 未解决 没处理 "
     "没有处理 没人 没有人 没下文 没回复 没有回复 没有回音 没回音 没改 "
@@ -164,7 +165,7 @@ _MAX_TERM = max(len(t) for t in _LEXICON)
 # Terms that only mean something when they are the whole answer: "行" is "fine" on its
 # own but a syllable of 银行/进行 elsewhere; "垃圾" alone is an insult, but "垃圾清走了"
 # is about rubbish.
-_STANDALONE = re.compile(r"(?:还是)?(行|可以|垃圾|差)(?:\1)*")
+_STANDALONE = re.compile(r"(?:还是|勉强|也)?(行|可以|垃圾|差)(?:\1)*")
 _STANDALONE_LABELS = {"行": B, "可以": B, "垃圾": D, "差": D}
 _SCORE_TEN = re.compile(r"(?:我)?(?:给|打)?(?:你们)?(?:打)?(?:十分|一百分|100分|满分)")
 _OPTION = re.compile(

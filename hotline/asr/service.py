@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-from hotline.asr.errors import ModelUnavailable, RecognizerBusy
+from hotline.asr.errors import GrammarUnusable, ModelUnavailable, RecognizerBusy
 from hotline.asr.events import SpeechEvent
 from hotline.asr.frames import SAMPLE_RATE
 from hotline.asr.g711 import AudioEncoding
@@ -140,7 +140,9 @@ class SpeechService:
         """Start recognising one utterance on a call.
 
         Raises RecognizerBusy at once when all slots are taken, ModelUnavailable when the
-        language has no usable model. An empty `grammar` means free speech.
+        language has no usable model, GrammarUnusable when no phrase of `grammar` can be
+        recognised by it (check flows at start-up with `grammar()`). An empty `grammar`
+        means free speech.
         """
         if self._open >= self.settings.max_streams:
             raise RecognizerBusy(
@@ -150,6 +152,11 @@ class SpeechService:
         try:
             phrases = tuple(grammar)
             plan = await self.grammar(language, phrases) if phrases else None
+            if plan is not None and not plan.usable:
+                raise GrammarUnusable(
+                    f"no phrase of the grammar is in the {language!r} model's vocabulary: "
+                    + ", ".join(phrases)
+                )
             pool = self.pool(language)
             lent = await self._run(pool.acquire, plan)
         except BaseException:

@@ -9,7 +9,7 @@ Gather attributes from a `Recognize` command. No I/O here: the Twilio driver own
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 
 from hotline.asr.grammar import normalise_phrase
 from hotline.asr.port import SpeechOutcome
@@ -88,7 +88,7 @@ class TwilioSpeechSource:
 
     async def listen(
         self, command: Recognize, inputs: AsyncIterable[Mapping[str, str]]
-    ) -> AsyncIterator[SpeechOutcome]:
+    ) -> AsyncGenerator[SpeechOutcome, None]:
         async for params in inputs:
             outcome = gather_outcome(command, params, self.clock.now())
             if outcome is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 
 from hotline.asr.events import FinalTranscript, NoSpeech, SpeechBegan, SpeechEvent
 from hotline.asr.g711 import AudioEncoding
@@ -58,7 +58,7 @@ class VoskSpeechSource:
 
     async def listen(
         self, command: Recognize, inputs: AsyncIterable[bytes]
-    ) -> AsyncIterator[SpeechOutcome]:
+    ) -> AsyncGenerator[SpeechOutcome, None]:
         limits = ListenLimits.from_command(command, end_silence_s=self.end_silence_s)
         live = await self.service.open_stream(
             command.call_id,

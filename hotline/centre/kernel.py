@@ -18,6 +18,7 @@ ACD's `AcdError`) before anything changes.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -60,8 +61,14 @@ from hotline.centre.events import (
     TransferFailed,
 )
 from hotline.centre.ports import TextClassifier
+from hotline.config.calendar import CentreEnvironment
+from hotline.config.loader import Centre
+from hotline.config.schema import CentreConfig
+from hotline.config.schema import Queue as QueueConfig
 from hotline.ivr.engine import FlowEngine, IvrState
+from hotline.ivr.environment import Environment
 from hotline.queue.acd import Acd, AcdCommand, AcdOutput
+from hotline.queue.errors import AcdError
 from hotline.queue.facts import (
     AcdFact,
     CallAbandoned,
@@ -88,7 +95,21 @@ Command = IvrCommand | AcdCommand
 ACD_TIMER_PREFIX = "acd."
 UNKNOWN_LINE = "unknown-line"  # `Hangup` reasons for calls refused at the door
 LINE_DISABLED = "line-disabled"
-REFUSED = frozenset({UNKNOWN_LINE, LINE_DISABLED})
+QUEUE_REFUSED = "queue-refused"
+REFUSED = frozenset({UNKNOWN_LINE, LINE_DISABLED, QUEUE_REFUSED})
+CALLBACK_REGISTERED = "callback-registered"
+MESSAGE_RECORDED = "message-recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A hand-off the ACD refused: the call was ended; operators must fix the config."""
+
+    call_id: str
+    command: str  # "Enqueue" or "RequestCallback"
+    queue: str
+    reason: str
+
 
 Event = (
     CallArrived
@@ -145,8 +166,8 @@ class _LiveEnvironment:
 
     __slots__ = ("_acd", "_base")
 
-    def __init__(self, base: Any, acd: Acd) -> None:
-        self._base = base
+    def __init__(self, base: Environment, acd: Acd) -> None:
+        self._base: Any = base
         self._acd = acd
 
     @property
@@ -190,7 +211,7 @@ class CentreKernel:
         self,
         engine: FlowEngine,
         acd: Acd,
-        environment: Any,
+        environment: Environment,
         lines: LineResolver,
         *,
         default_language: str = "zh",
@@ -205,6 +226,7 @@ class CentreKernel:
         self._default_language = default_language
         self._calls: dict[str, _Call] = {}
         self._keep_facts = keep_facts
+        self.refusals: deque[Refusal] = deque(maxlen=1000)  # the latest, for operators
         self._facts: list[AcdFact] = []
         self._handlers: dict[type[Any], Callable[[Any], list[Command]]] = {
             CallArrived: self._on_arrived,
@@ -231,7 +253,7 @@ class CentreKernel:
     @classmethod
     def from_config(
         cls,
-        centre: Any,
+        centre: Centre,
         *,
         classifier: TextClassifier | None = None,
         satisfaction: TextClassifier | None = None,
@@ -239,9 +261,7 @@ class CentreKernel:
         stats: LiveStats | None = None,
         keep_facts: bool = True,
     ) -> CentreKernel:
-        """Build the kernel of a loaded centre (`hotline.config.loader.Centre`)."""
-        from hotline.config.calendar import CentreEnvironment
-
+        """Build the kernel of a loaded centre (`hotline.config.loader.load_centre`)."""
         config = centre.config
         info = config.centre
         start_mode = mode or ("normal" if "normal" in config.modes else next(iter(config.modes)))
@@ -345,7 +365,7 @@ class CentreKernel:
         if where is Where.RECORDING and type(event) in (RecordingFinished, NoInput):
             # The exit message is stored (it becomes a work order): say goodbye.
             del self._calls[event.call_id]
-            return [Hangup(event.call_id, "message-recorded")]
+            return [Hangup(event.call_id, MESSAGE_RECORDED)]
         if type(event) in (PlaybackFinished, SpeechStarted, DigitsReceived):
             # The end of a queue announcement, or keys pressed on hold: nothing to decide.
             return []
@@ -362,16 +382,22 @@ class CentreKernel:
         for command in commands:
             if type(command) is Enqueue:
                 out.append(command)
+                try:
+                    result = self.acd.enqueue(command, line=call.line, caller=call.caller, at=at)
+                except AcdError as exc:
+                    return self._refuse_hand_off(call_id, command, exc, out)
                 call.where, call.ivr = Where.ACD, None
-                result = self.acd.enqueue(command, line=call.line, caller=call.caller, at=at)
                 out.extend(self._take(result))
             elif type(command) is RequestCallback:
                 out.append(command)
-                result = self.acd.request_callback(command, line=call.line, at=at)
+                try:
+                    result = self.acd.request_callback(command, line=call.line, at=at)
+                except AcdError as exc:
+                    return self._refuse_hand_off(call_id, command, exc, out)
                 del self._calls[call_id]
                 out.extend(self._take(result))
                 # The request keeps the place; the citizen's line is done.
-                out.append(Hangup(call_id, "callback-registered"))
+                out.append(Hangup(call_id, CALLBACK_REGISTERED))
             elif type(command) is Transfer:
                 out.append(command)
                 call.where = Where.TRANSFERRING
@@ -382,6 +408,20 @@ class CentreKernel:
                 out.append(command)
         if state.finished and call_id in self._calls and call.where is Where.IVR:
             self._calls.pop(call_id, None)  # the caller hung up inside the IVR
+        return out
+
+    def _refuse_hand_off(
+        self, call_id: str, command: Enqueue | RequestCallback, error: AcdError,
+        out: list[Command],
+    ) -> list[Command]:
+        """The ACD refused the flow's hand-off (a queue the config check should have caught).
+
+        The caller must not be left in silence with a finished IVR session: end the call
+        politely and keep the problem for the operators (`refusals`).
+        """
+        self._calls.pop(call_id, None)
+        self.refusals.append(Refusal(call_id, type(command).__name__, command.queue, str(error)))
+        out.append(Hangup(call_id, QUEUE_REFUSED))
         return out
 
     def _on_hung_up(self, event: CallerHungUp) -> list[Command]:
@@ -442,7 +482,7 @@ class CentreKernel:
 # --- configuration → kernel vocabulary ----------------------------------------------------
 
 
-def queue_rules(name: str, queue: Any) -> QueueRules:
+def queue_rules(name: str, queue: QueueConfig) -> QueueRules:
     """The ACD's rules for one configured queue (`hotline.config.schema.Queue`)."""
     return QueueRules(
         name=name,
@@ -483,7 +523,7 @@ def queue_rules(name: str, queue: Any) -> QueueRules:
     )
 
 
-def rules_from_config(config: Any) -> RulesByMode:
+def rules_from_config(config: CentreConfig) -> RulesByMode:
     """mode → queue → rules, with each mode's overrides merged (`CentreConfig`)."""
     return {
         mode: {name: queue_rules(name, queue) for name, queue in config.queues_in(mode).items()}
@@ -491,21 +531,21 @@ def rules_from_config(config: Any) -> RulesByMode:
     }
 
 
-def agents_from_config(config: Any) -> list[Agent]:
+def agents_from_config(config: CentreConfig) -> list[Agent]:
     return [
         Agent(agent_id, agent.name, agent.team, dict(agent.skills))
         for agent_id, agent in config.agents.items()
     ]
 
 
-def seats_from_config(config: Any) -> list[SeatDef]:
+def seats_from_config(config: CentreConfig) -> list[SeatDef]:
     return [SeatDef(name, seat.endpoint) for name, seat in config.seats.items()]
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def rosters_from_config(config: Any) -> dict[str, Roster]:
+def rosters_from_config(config: CentreConfig) -> dict[str, Roster]:
     """mode → the roster that mode makes active (the ACD's view of `rosters`)."""
     shifts = {
         name: Shift(name, parse_time(shift.start), parse_time(shift.end))

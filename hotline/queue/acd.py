@@ -18,7 +18,19 @@ asks for with `StartTimer` and hears back as `TimerFired`. All ACD timer names s
 ``acd.`` (so the centre can route `TimerFired` here) and carry a generation number, so a
 timer that fires after it was cancelled is recognised and ignored.
 
-Illegal events raise `AcdError` (or its `SeatError`) before anything changes.
+Illegal events raise `AcdError` (or its `SeatError`) before anything changes. A
+`TimerFired` the ACD does not know (stale, or not an ``acd.`` timer) is ignored.
+
+Callers leaving the queue: ``exit: record`` gives `Announce` (exit prompt) + `Record`
+(purpose ``work-order``) and the ACD lets go of the call; a callback (``exit: callback``
+with callbacks enabled and a known number, or `CallbackChosen` while waiting) gives
+`Announce` + `Hangup(reason="callback")` and a request ``<call_id>.cb`` takes the
+caller's place (same rank). A callback chosen in the IVR (`request_callback`) gets a new
+place and the same ``<call_id>.cb`` id. Agent-first: `RingSeat(request)` →
+`SeatAnswered` → `DialCitizen` → `CallbackAnswered` → `Bridge`. Citizen-first: the seat
+is reserved (state ringing, not rung) and `DialCitizen` goes out → `CallbackAnswered` →
+`RingSeat` → `SeatAnswered` → `Bridge`. `CallbackFailed` frees the seat; the request
+rests ``retry_spacing_s`` out of the line and returns to its place, until ``attempts``.
 
 Rules the code relies on (see also `hotline.queue.facts` for how outcomes are counted):
 
@@ -37,7 +49,6 @@ Rules the code relies on (see also `hotline.queue.facts` for how outcomes are co
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +97,7 @@ from hotline.centre.events import (
 )
 from hotline.centre.ports import Clock
 from hotline.queue.errors import AcdError, RulesError
+from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
 from hotline.queue.facts import (
     AcdFact,
     CallAbandoned,
@@ -109,6 +121,7 @@ from hotline.queue.rules import (
     RulesByMode,
     check_rules_by_mode,
 )
+from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
 
 AcdCommand = (
@@ -146,17 +159,17 @@ EXPAND = "acd.expand"
 ANNOUNCE = "acd.announce"
 OVERFLOW = "acd.overflow"
 MAX_WAIT = "acd.max-wait"
+WAIT_CHECK = "acd.wait-check"  # re-estimates the wait for `expected_wait_over_s` overflow
+WAIT_CHECK_EVERY_S = 15.0
 RETRY = "acd.callback-retry"
 WRAP_UP = "acd.wrap-up"
 PAUSE_LIMIT = "acd.pause-limit"
 MODE_RETURN = "acd.mode-return"
 CENTRE_TIMER_OWNER = "acd:centre"
 _SEAT_OWNER = "acd:seat:"
-_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, RETRY)
+_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY)
 
 REPEAT_CALLER_TAG = "repeat_caller"
-REPEAT_WINDOW_S = 24 * 3600.0
-HANDLE_TIME_SAMPLES = 50  # recent conversations per queue behind the expected wait
 RECORD_MAX_S = 120.0
 
 EXIT_RECORD_PROMPT = Prompt(
@@ -230,19 +243,15 @@ class Acd:
         self._mode_since = 0.0
         self._return_to: str | None = None
         self._clock = clock
-        self._default_handle_s = default_handle_s
         self._cmds: list[AcdCommand] = []
         self._facts: list[AcdFact] = []
         self._board = SeatBoard(self._facts.append)
         self._waiting = WaitingIndex()
         self._entries: dict[str, Entry] = {}
         self._seq = 0
-        self._timer_gen = 0
-        self._timers: dict[tuple[str, str], str] = {}  # (owner, name) → kind
-        self._timer_names: dict[tuple[str, str], str] = {}  # (owner, kind) → name
-        self._recent_callers: dict[str, float] = {}
-        self._recent_order: deque[tuple[float, str]] = deque()
-        self._handle_times: dict[str, deque[float]] = {}
+        self._timers = TimerBook(self._cmds.append)
+        self._recent_callers = RecentCallers()
+        self._handle_times = HandleTimes(default_handle_s)
         self._staffed_cache: dict[str, tuple[int, str, int]] = {}
         self._pause_limits = self._pause_limits_of(start_mode)
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
@@ -292,6 +301,11 @@ class Acd:
     @property
     def mode(self) -> str:
         return self._mode
+
+    @property
+    def mode_since(self) -> float:
+        """When the current mode was switched on (0.0: since start-up)."""
+        return self._mode_since
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -397,18 +411,10 @@ class Acd:
 
     # --- timers ------------------------------------------------------------------------
     def _arm(self, owner: str, kind: str, seconds: float) -> None:
-        self._cancel(owner, kind)
-        self._timer_gen += 1
-        name = f"{kind}#{self._timer_gen}"
-        self._timers[(owner, name)] = kind
-        self._timer_names[(owner, kind)] = name
-        self._cmds.append(StartTimer(owner, name, max(0.0, seconds)))
+        self._timers.arm(owner, kind, seconds)
 
     def _cancel(self, owner: str, kind: str) -> None:
-        name = self._timer_names.pop((owner, kind), None)
-        if name is not None:
-            del self._timers[(owner, name)]
-            self._cmds.append(CancelTimer(owner, name))
+        self._timers.cancel(owner, kind)
 
     def _arm_entry(self, entry: Entry, at: float) -> None:
         rules = self._rules(entry.queue)
@@ -437,6 +443,12 @@ class Acd:
             self._arm(entry.id, MAX_WAIT, entry.offered_at + rules.max_wait_s - at)
         else:
             self._cancel(entry.id, MAX_WAIT)
+        # Staffing can drop while a caller waits: the expected wait is looked at again
+        # regularly, announcements or not.
+        if is_call and rules.overflow is not None and rules.overflow.expected_wait_over_s:
+            self._arm(entry.id, WAIT_CHECK, WAIT_CHECK_EVERY_S)
+        else:
+            self._cancel(entry.id, WAIT_CHECK)
 
     def _cancel_entry_timers(self, entry: Entry) -> None:
         for kind in _ENTRY_TIMERS:
@@ -466,19 +478,12 @@ class Acd:
         self._staffed_cache[queue] = (self._board.version, self._mode, count)
         return count
 
-    def _handle_time(self, queue: str) -> float:
-        samples = self._handle_times.get(queue)
-        if not samples:
-            return self._default_handle_s
-        return sum(samples) / len(samples)
-
     def _expected_wait(self, entry: Entry) -> float | None:
-        staffed = self._staffed(entry.queue)
-        if staffed == 0:
-            return None  # nobody can take it: unknown, never "0 s"
-        position = self._waiting.position(entry)
-        # position >= 1 and handle time > 0, so this is never 0 while anyone waits.
-        return float(math.ceil(position * self._handle_time(entry.queue) / staffed))
+        return expected_wait_s(
+            self._waiting.position(entry),
+            self._handle_times.mean(entry.queue),
+            self._staffed(entry.queue),
+        )
 
     # ================================================================ matching
     def _offer_seat(self, seat: Seat, at: float) -> None:
@@ -564,10 +569,10 @@ class Acd:
     # ================================================================ calls
     def _enqueue(self, command: Enqueue, line: str, caller: str, at: float) -> None:
         rules = self.rules(command.queue)
-        if command.call_id in self._entries:
+        if command.call_id in self._entries or f"{command.call_id}.cb" in self._entries:
             raise AcdError(f"call {command.call_id} is already in the ACD")
         tags = tuple(dict.fromkeys(command.tags))
-        if self._seen_recently(caller, at) and REPEAT_CALLER_TAG not in tags:
+        if self._recent_callers.seen_then_note(caller, at) and REPEAT_CALLER_TAG not in tags:
             tags = (*tags, REPEAT_CALLER_TAG)
         self._seq += 1
         entry = Entry(
@@ -601,18 +606,6 @@ class Acd:
         expected = self._expected_wait(entry)
         if expected is None or expected > overflow.expected_wait_over_s:
             self._overflow(entry, "expected-wait", at)
-
-    def _seen_recently(self, caller: str, at: float) -> bool:
-        if not caller:
-            return False  # withheld numbers are never "repeat"
-        while self._recent_order and at - self._recent_order[0][0] > REPEAT_WINDOW_S:
-            when, number = self._recent_order.popleft()
-            if self._recent_callers.get(number) == when:
-                del self._recent_callers[number]
-        seen = caller in self._recent_callers
-        self._recent_callers[caller] = at
-        self._recent_order.append((at, caller))
-        return seen
 
     def _overflow(self, entry: Entry, reason: str, at: float) -> None:
         rules = self._rules(entry.queue)
@@ -737,9 +730,7 @@ class Acd:
         rules = self._rules(entry.queue)
         self._forget(entry)
         talk_s = at - (entry.answered_at if entry.answered_at is not None else at)
-        self._handle_times.setdefault(entry.queue, deque(maxlen=HANDLE_TIME_SAMPLES)).append(
-            talk_s + rules.wrap_up_s
-        )
+        self._handle_times.add(entry.queue, talk_s + rules.wrap_up_s)
         self._facts.append(
             CallCompleted(entry.id, entry.first_queue, entry.line, seat.agent_id, talk_s, at)
         )
@@ -949,10 +940,9 @@ class Acd:
 
     # ================================================================ timers
     def _on_timer(self, event: TimerFired) -> None:
-        kind = self._timers.pop((event.call_id, event.timer), None)
+        kind = self._timers.fired(event.call_id, event.timer)
         if kind is None:
             return  # cancelled or replaced before it fired: not an error
-        del self._timer_names[(event.call_id, kind)]
         at = event.at
         if event.call_id == CENTRE_TIMER_OWNER:
             if kind == MODE_RETURN and self._return_to is not None:
@@ -986,6 +976,10 @@ class Acd:
                 self._arm(entry.id, ANNOUNCE, rules.announce.every_s)
                 if waiting:
                     self._announce(entry, rules, at)
+        elif kind == WAIT_CHECK:
+            self._arm(entry.id, WAIT_CHECK, WAIT_CHECK_EVERY_S)
+            if waiting:
+                self._check_expected_wait(entry, at)
         elif kind == OVERFLOW:
             if waiting:
                 self._overflow(entry, "after-s", at)
@@ -1054,7 +1048,8 @@ class Acd:
                 self._arm_entry(entry, at)
         roster = self._active_roster()
         if roster is not None:
-            reserve = roster.reserve(at, self._tz)
+            # Only those not already at a seat need a call.
+            reserve = tuple(a for a in roster.reserve(at, self._tz) if self._board.find(a) is None)
             if reserve:
                 self._cmds.append(NotifyReserve(reserve, mode, reason))
         for seat in list(self._board.seats()):

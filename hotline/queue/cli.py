@@ -1,4 +1,4 @@
-"""`hotline staffing` (Erlang C / Erlang A advice) and `hotline simulate` (a day on virtual time)."""
+"""`hotline staffing` (Erlang C / Erlang A advice) and `hotline simulate` (a simulated day)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
     simulate.add_argument(
         "--config", default=None, help="centre config directory (default: the scenario's)"
     )
-    simulate.add_argument("--seed", type=int, default=None, help="random seed (default: scenario's)")
+    simulate.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+    )
     simulate.set_defaults(func=_simulate)
 
 

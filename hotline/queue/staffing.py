@@ -236,6 +236,9 @@ def advise(
     if logged_in is not None:
         _check_agents(logged_in)
     rate = calls_per_hour / 3600.0
+    _check_rates(rate, aht_s)
+    if patience_s is not None and (not math.isfinite(patience_s) or patience_s <= 0.0):
+        raise StaffingError(f"mean patience must be a finite number > 0 s, got {patience_s}")
 
     def predict(n: int) -> Performance:
         if patience_s is None:
@@ -269,4 +272,33 @@ def advise(
         logged_in=logged_in,
         gap=None if logged_in is None else n - logged_in,
         at_logged_in=at_logged_in,
+    )
+
+
+def advise_from_live(
+    offered: int,
+    window_s: float,
+    aht_s: float | None,
+    logged_in: int,
+    target: ServiceTarget | None = None,
+    patience_s: float | None = None,
+    default_aht_s: float = 240.0,
+) -> StaffingAdvice:
+    """Advice from live figures: `offered` calls in the last `window_s` seconds.
+
+    Feed it a window of `hotline.queue.stats` (e.g. `snapshot.centre.last_15min`:
+    `offered`, `aht_s`) and the agents logged in now; when nothing was handled yet in
+    the window, `default_aht_s` stands in for the handle time.
+    """
+    if window_s <= 0:
+        raise StaffingError(f"window must be > 0 s, got {window_s}")
+    if offered < 0:
+        raise StaffingError(f"offered calls must be >= 0, got {offered}")
+    calls_per_hour = offered * 3600.0 / window_s
+    return advise(
+        calls_per_hour,
+        aht_s if aht_s is not None and aht_s > 0 else default_aht_s,
+        target=target,
+        patience_s=patience_s,
+        logged_in=logged_in,
     )

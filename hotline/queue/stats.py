@@ -25,7 +25,7 @@ import bisect
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -208,6 +208,12 @@ class _FigureCounter:
         else:
             self.waiting += 1
 
+    def settle(self, call: CallRecord, target_s: float) -> None:
+        """A call counted while waiting got its outcome: count it again, as it ended."""
+        self.offered -= 1
+        self.waiting -= 1
+        self.add_call(call, target_s)
+
     def add_handled(self, handled: HandledCall) -> None:
         self.handled += 1
         self.handle_sum += handled.handle_s
@@ -296,6 +302,11 @@ class LiveStats:
     _callbacks: dict[str, float] = field(default_factory=dict)  # pending request -> at
     _callback_log: list[tuple[float, str]] = field(default_factory=list)  # (at, kind)
     _modes: list[ModeChanged] = field(default_factory=list)
+    # Today's figures kept up to date fact by fact (a busy day is too long to recount on
+    # every wallboard refresh); rebuilt from the records when the local day changes.
+    _today: dict[tuple[str, str], _FigureCounter] = field(default_factory=dict)
+    _day_start: float = -math.inf
+    _next_day: float = -math.inf
     _last_at: float = -math.inf
     _kept_from: float = -math.inf  # records before this were pruned
 
@@ -308,6 +319,8 @@ class LiveStats:
                 f"fact {type(fact).__name__} at {fact.at} is older than the last one "
                 f"({self._last_at}); facts must arrive in time order"
             )
+        if fact.at >= self._next_day:
+            self._roll_day(fact.at)
         # Most frequent first: this runs for every fact of a busy centre.
         if isinstance(fact, SeatStateChanged):
             self._on_seat(fact)
@@ -340,6 +353,8 @@ class LiveStats:
         self._open[fact.call_id] = record
         self._calls.append(record)
         self._queued_at.append(fact.at)
+        for counter in self._today_counters(record.queue, record.line):
+            counter.add_call(record, self.target_s)
 
     def _on_outcome(self, fact: CallAnswered | CallAbandoned | CallExited) -> None:
         record = self._open.pop(fact.call_id, None)
@@ -357,6 +372,9 @@ class LiveStats:
             record.outcome = Outcome.ABANDONED_SHORT
         else:
             record.outcome = Outcome.ABANDONED
+        if record.queued_at >= self._day_start:  # else it belongs to yesterday's figures
+            for counter in self._today_counters(record.queue, record.line):
+                counter.settle(record, self.target_s)
 
     def _on_completed(self, fact: CallCompleted) -> None:
         pending = _PendingHandle(fact.queue, fact.line, fact.at, fact.talk_s)
@@ -394,6 +412,37 @@ class LiveStats:
         index = bisect.bisect_right(self._handled_at, done.ended_at)
         self._handled.insert(index, done)
         self._handled_at.insert(index, done.ended_at)
+        if done.ended_at >= self._day_start:
+            for counter in self._today_counters(done.queue, done.line):
+                counter.add_handled(done)
+
+    def _today_counters(self, queue: str, line: str) -> tuple[_FigureCounter, ...]:
+        today = self._today
+        out = []
+        for key in (("centre", ""), ("queue", queue), ("line", line)):
+            counter = today.get(key)
+            if counter is None:
+                counter = today[key] = _FigureCounter()
+            out.append(counter)
+        return tuple(out)
+
+    def _roll_day(self, at: float) -> None:
+        """A new local day began: today's figures restart from the calls offered since."""
+        start = self.today_start(at)
+        midnight = datetime.fromtimestamp(start, self.timezone)
+        following = datetime.combine(midnight.date() + timedelta(days=1), time(),
+                                     tzinfo=self.timezone)
+        self._day_start = start
+        self._next_day = following.timestamp()
+        self._today = {}
+        first = bisect.bisect_left(self._queued_at, start)
+        for call in self._calls[first:]:
+            for counter in self._today_counters(call.queue, call.line):
+                counter.add_call(call, self.target_s)
+        first = bisect.bisect_left(self._handled_at, start)
+        for done in self._handled[first:]:
+            for counter in self._today_counters(done.queue, done.line):
+                counter.add_handled(done)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -406,10 +455,14 @@ class LiveStats:
         """Figures as of `now` (which must not be before the last fact)."""
         if now < self._last_at:
             raise StatsError(f"snapshot at {now} is before the last fact ({self._last_at})")
-        day_start = self.today_start(now)
+        if now >= self._next_day:
+            self._roll_day(now)
+        day_start = self._day_start
         self._prune(min(day_start, now - WINDOW_S))
-        windows = {"15min": now - WINDOW_S, "today": day_start}
-        counters: dict[tuple[str, str, str], _FigureCounter] = {}
+        # The last 15 minutes are few enough to count afresh; today is kept running.
+        counters: dict[tuple[str, str, str], _FigureCounter] = {
+            (scope, key, "today"): counter for (scope, key), counter in self._today.items()
+        }
 
         def counter(scope: str, key: str, window: str) -> _FigureCounter:
             found = counters.get((scope, key, window))
@@ -417,19 +470,17 @@ class LiveStats:
                 found = counters[(scope, key, window)] = _FigureCounter()
             return found
 
-        for window, start in windows.items():
-            first = bisect.bisect_left(self._queued_at, start)
-            for call in self._calls[first:]:
-                if call.queued_at > now:
-                    break
-                counter("centre", "", window).add_call(call, self.target_s)
-                counter("queue", call.queue, window).add_call(call, self.target_s)
-                counter("line", call.line, window).add_call(call, self.target_s)
-            first = bisect.bisect_left(self._handled_at, start)
-            for done in self._handled[first:]:
-                counter("centre", "", window).add_handled(done)
-                counter("queue", done.queue, window).add_handled(done)
-                counter("line", done.line, window).add_handled(done)
+        start = now - WINDOW_S
+        first = bisect.bisect_left(self._queued_at, start)
+        for call in self._calls[first:]:
+            counter("centre", "", "15min").add_call(call, self.target_s)
+            counter("queue", call.queue, "15min").add_call(call, self.target_s)
+            counter("line", call.line, "15min").add_call(call, self.target_s)
+        first = bisect.bisect_left(self._handled_at, start)
+        for done in self._handled[first:]:
+            counter("centre", "", "15min").add_handled(done)
+            counter("queue", done.queue, "15min").add_handled(done)
+            counter("line", done.line, "15min").add_handled(done)
         waiting: dict[tuple[str, str], list[float]] = {}
         for call in self._open.values():
             for key in (("centre", ""), ("queue", call.queue), ("line", call.line)):

@@ -68,7 +68,8 @@ from hotline.centre.events import (
     SpeechRecognized,
     TimerFired,
 )
-from hotline.centre.kernel import REFUSED, CentreKernel, Where
+from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel, Where
+from hotline.config.loader import Centre
 from hotline.config.schema import parse_hhmm
 from hotline.simulation.scenario import Answer, Logins, Scenario
 
@@ -192,6 +193,20 @@ class ArrivalProfile:
                 y *= factor
         return y * self._scale
 
+    def next_arrival(self, rng: random.Random, after: float, end: float) -> float | None:
+        """The next arrival offset after `after` (before `end`), by thinning: candidates
+        at the peak rate, each kept with probability rate / peak. None: no more today."""
+        peak = self.peak
+        if peak <= 0:
+            return None
+        t = after
+        while True:
+            t += rng.expovariate(peak)
+            if t >= end:
+                return None
+            if rng.random() * peak < self.rate_at_offset(t):
+                return t
+
     def expected_calls(self, start: float, end: float) -> float:
         """Integral of the rate over [start, end) (offsets in seconds), to one second."""
         total = 0.0
@@ -207,7 +222,7 @@ class ArrivalProfile:
 class Simulation:
     """One scenario run against one kernel. `run()` returns the result."""
 
-    def __init__(self, scenario: Scenario, centre: Any, *, seed: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, centre: Centre, *, seed: int | None = None) -> None:
         self.scenario = scenario
         self.centre = centre
         self.seed = scenario.seed if seed is None else seed
@@ -327,21 +342,10 @@ class Simulation:
     # --- citizens ---------------------------------------------------------------------
 
     def _next_arrival(self, after: float) -> None:
-        """Thinning: candidates at the peak rate, kept with probability rate/peak."""
-        rng = self.rng
-        peak = self.profile.peak
-        if peak <= 0:
-            return
-        t = after
-        rate_at = self.profile.rate_at_offset
         midnight = self.midnight
-        while True:
-            t += rng.expovariate(peak)
-            if t >= self.end:
-                return
-            if rng.random() * peak < rate_at(t - midnight):
-                self._at(t, self._arrive, None)
-                return
+        offset = self.profile.next_arrival(self.rng, after - midnight, self.end - midnight)
+        if offset is not None:
+            self._at(midnight + offset, self._arrive, None)
 
     def _arrive(self, _: Any) -> None:
         now = self.now
@@ -510,6 +514,8 @@ class Simulation:
         if citizen is not None:
             if command.reason in REFUSED:
                 self.totals.refused += 1
+                if command.reason == QUEUE_REFUSED:
+                    self.totals.enqueued -= 1  # the ACD refused the Enqueue we counted
             elif citizen.queued_at is None:
                 self.totals.ivr_hangups_by_centre += 1
             self._finish(citizen)
@@ -839,6 +845,6 @@ def _ignore(_: Any) -> None:
     return None
 
 
-def simulate(scenario: Scenario, centre: Any, *, seed: int | None = None) -> SimulationResult:
+def simulate(scenario: Scenario, centre: Centre, *, seed: int | None = None) -> SimulationResult:
     """Run `scenario` against a loaded centre (`hotline.config.loader.Centre`)."""
     return Simulation(scenario, centre, seed=seed).run()

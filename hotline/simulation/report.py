@@ -133,6 +133,8 @@ def build_report(result: SimulationResult) -> Report:
         in_hour = [c for c in calls if start <= c.queued_at < end]
         done = [h for h in handled if start <= h.ended_at < end]
         label = datetime.fromtimestamp(start, tz).strftime("%H:%M")
+        if start >= result.end:
+            label += "*"  # after the last arrival: calls still finishing
         first, last = _mode_at(modes, start), _mode_at(modes, end - 1e-6)
         mode = first if first == last else f"{first}→{last}"
         hours.append(_row(label, mode, in_hour, done, seat_time, [(start, end)], now, samples))
@@ -195,7 +197,8 @@ def format_report(result: SimulationResult, report: Report | None = None) -> str
         f"(failed {t.callback_dials_failed}), agent logins {t.logins}, logouts {t.logouts}"
         + (f", logins without a free seat {t.no_free_seat}" if t.no_free_seat else ""),
         "",
-        "per hour (calls counted in the hour they were queued; SL excludes short abandons)",
+        "per hour (calls counted in the hour they were queued; SL excludes short abandons;"
+        " * = after the last arrival)",
         _HEADER,
         *(_line(row) for row in report.hours),
         "",

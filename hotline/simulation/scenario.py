@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from hotline.config.loader import Centre
 from hotline.config.messages import explain
 from hotline.config.problems import ConfigError
 from hotline.config.schema import parse_hhmm
@@ -80,7 +81,7 @@ class _Dist(_Model):
 
     @property
     def average(self) -> float:
-        if self.dist is DistKind.UNIFORM:
+        if self.dist == DistKind.UNIFORM:
             assert self.min is not None and self.max is not None
             return (self.min + self.max) / 2
         assert self.mean is not None
@@ -88,7 +89,7 @@ class _Dist(_Model):
 
     def sampler(self, rng: random.Random) -> Any:
         """A zero-argument function drawing from this distribution (fast in loops)."""
-        kind = self.dist
+        kind = DistKind(self.dist)  # also right for copies made without validation
         if kind is DistKind.FIXED:
             value = float(self.mean or 0.0)
             return lambda: value
@@ -246,7 +247,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     return scenario, (file.parent / scenario.config).resolve()
 
 
-def check_against_centre(scenario: Scenario, file: str | Path, centre: Any) -> None:
+def check_against_centre(scenario: Scenario, file: str | Path, centre: Centre) -> None:
     """Cross-check names the scenario uses against the loaded centre (lines, modes, ...)."""
     doc = load_yaml_file(Path(file))
     problems = []

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from hotline.agents.directory import Agent, SeatDef
 from hotline.agents.rosters import Roster
+from hotline.agents.seats import SeatView
 from hotline.centre.commands import Enqueue
 from hotline.centre.events import AgentLoggedIn, AgentReady
 from hotline.queue.acd import Acd
@@ -48,3 +49,10 @@ def call(
     h: AcdHarness, call_id: str, queue: str = "general", *, caller: str = "", **kw: object
 ) -> None:
     h.enqueue(Enqueue(call_id, queue, **kw), caller=caller)  # type: ignore[arg-type]
+
+
+def seat_of(h: AcdHarness, agent_id: str) -> SeatView:
+    """The agent's seat, which the test expects to be logged in."""
+    view = h.acd.seat(agent_id)
+    assert view is not None, f"{agent_id} is not logged in"
+    return view

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from acd.builders import agent, call, centre, login_ready
+from acd.builders import agent, call, centre, login_ready, seat_of
 from hotline.agents.seat_state import SeatState
 from hotline.centre.commands import Bridge, DialCitizen, Hangup, RequestCallback, RingSeat
 from hotline.centre.events import (
@@ -29,6 +29,7 @@ from hotline.queue.facts import (
     CallCompleted,
     CallExited,
 )
+from hotline.queue.harness import AcdHarness
 from hotline.queue.rules import CallbackOrder, CallbackRule, ExitAction, QueueRules
 
 
@@ -38,9 +39,9 @@ def queue(order: CallbackOrder = CallbackOrder.AGENT_FIRST, **kw: object) -> Que
     return QueueRules("general", announce=None, callback=rule, wrap_up_s=0, **kw)  # type: ignore[arg-type]
 
 
-def serve(h, agent_id: str, expected: str) -> None:
+def serve(h: AcdHarness, agent_id: str, expected: str) -> None:
     """The agent answers and finishes the call they are ringing for."""
-    assert h.acd.seat(agent_id).call_id == expected
+    assert seat_of(h, agent_id).call_id == expected
     h.feed(SeatAnswered(agent_id, expected, h.now))
     h.feed(CallEnded(expected, h.now))
 
@@ -61,7 +62,7 @@ def test_chosen_callback_keeps_the_place_agent_first() -> None:
     login_ready(h, "a1")
     serve(h, "a1", "c1")
     # The request comes before c3: the seat is rung first (agent-first) …
-    assert h.acd.seat("a1").call_id == "c2.cb"
+    assert seat_of(h, "a1").call_id == "c2.cb"
     assert h.of(RingSeat)[-1].call_id == "c2.cb"
     assert h.of(DialCitizen) == []
     h.advance(2)
@@ -78,7 +79,7 @@ def test_chosen_callback_keeps_the_place_agent_first() -> None:
     h.advance(60)
     h.feed(CallEnded("c2.cb", h.now))
     assert h.of(CallCompleted)[-1].talk_s == 60.0
-    assert h.acd.seat("a1").call_id == "c3"
+    assert seat_of(h, "a1").call_id == "c3"
 
 
 def test_citizen_not_answering_retries_with_spacing_then_gives_up() -> None:
@@ -87,7 +88,7 @@ def test_citizen_not_answering_retries_with_spacing_then_gives_up() -> None:
     login_ready(h, "a1")
     dials: list[DialCitizen] = []
     for attempt in (1, 2, 3):
-        assert h.acd.seat("a1").call_id == "c1.cb", attempt
+        assert seat_of(h, "a1").call_id == "c1.cb", attempt
         h.feed(SeatAnswered("a1", "c1.cb", h.now))
         dials = h.of(DialCitizen)
         assert [d.attempt for d in dials] == list(range(1, attempt + 1))
@@ -96,10 +97,10 @@ def test_citizen_not_answering_retries_with_spacing_then_gives_up() -> None:
             h.feed(SeatAnswered("a1", "c1.cb", h.now))
         h.advance(25)
         h.feed(CallbackFailed("c1.cb", h.now, "no-answer"))
-        assert h.acd.seat("a1").state is SeatState.READY
+        assert seat_of(h, "a1").state is SeatState.READY
         if attempt < 3:
             h.advance(299)
-            assert h.acd.seat("a1").call_id is None  # spacing: not offered yet
+            assert seat_of(h, "a1").call_id is None  # spacing: not offered yet
             h.advance(1)
     assert [f.attempt for f in h.of(CallbackAttemptFailed)] == [1, 2, 3]
     assert h.of(CallbackGaveUp) == [CallbackGaveUp("c1.cb", 3, "no-answer", h.now)]
@@ -126,7 +127,7 @@ def test_citizen_first_dials_then_rings_the_reserved_seat() -> None:
     h = centre([queue(CallbackOrder.CITIZEN_FIRST)], [agent("a1")])
     h.request_callback(RequestCallback("c1", "general", "13800000001"))
     login_ready(h, "a1")
-    seat = h.acd.seat("a1")
+    seat = seat_of(h, "a1")
     assert (seat.state, seat.call_id) == (SeatState.RINGING, "c1.cb")  # reserved
     assert [d.attempt for d in h.of(DialCitizen)] == [1]
     assert h.of(RingSeat) == []
@@ -162,7 +163,7 @@ def test_citizen_first_failed_dial_frees_the_seat() -> None:
     login_ready(h, "a1")
     call(h, "c2")
     h.feed(CallbackFailed("c1.cb", h.now, "busy"))
-    assert h.acd.seat("a1").call_id == "c2"
+    assert seat_of(h, "a1").call_id == "c2"
     assert h.of(RingSeat)[-1].call_id == "c2"
 
 

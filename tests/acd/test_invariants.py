@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from acd.builders import seat_of
 from hotline.agents.directory import Agent
 from hotline.agents.seat_state import SeatState
 from hotline.centre.commands import DialCitizen, Enqueue, RingSeat
@@ -199,7 +200,7 @@ class AcdMachine(RuleBasedStateMachine):
         if not ringing:
             return
         agent = data.draw(st.sampled_from(ringing))
-        call_id = self.h.acd.seat(agent).call_id
+        call_id = seat_of(self.h, agent).call_id
         assert call_id is not None
         self._try(SeatAnswered(agent, call_id, self.h.now))
 
@@ -217,7 +218,7 @@ class AcdMachine(RuleBasedStateMachine):
         if not ringing:
             return
         agent = data.draw(st.sampled_from(ringing))
-        call_id = self.h.acd.seat(agent).call_id
+        call_id = seat_of(self.h, agent).call_id
         assert call_id is not None
         self._try(SeatNoAnswer(agent, call_id, self.h.now))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acd.builders import agent, call, centre, login_ready
+from acd.builders import agent, call, centre, login_ready, seat_of
 from hotline.agents.seat_state import SeatState
 from hotline.centre.commands import (
     Announce,
@@ -34,6 +34,7 @@ from hotline.queue.facts import (
     CallQueued,
     RingNoAnswer,
 )
+from hotline.queue.harness import AcdHarness
 from hotline.queue.rules import (
     AnnounceRule,
     ExpansionStep,
@@ -45,7 +46,7 @@ from hotline.queue.rules import (
 GENERAL = QueueRules("general", announce=None)
 
 
-def rings(h, since: int = 0) -> list[tuple[str, str]]:
+def rings(h: AcdHarness, since: int = 0) -> list[tuple[str, str]]:
     return [(c.call_id, c.agent_id) for c in h.of(RingSeat, since)]
 
 
@@ -54,10 +55,10 @@ def test_ready_seat_takes_arriving_call_in_the_same_step() -> None:
     login_ready(h, "a1")
     out = h.enqueue(Enqueue("c1", "general"))
     assert any(isinstance(c, RingSeat) and c.agent_id == "a1" for c in out.commands)
-    assert h.acd.seat("a1").state is SeatState.RINGING
+    assert seat_of(h, "a1").state is SeatState.RINGING
     h.advance(4)
     out = h.feed(SeatAnswered("a1", "c1", h.now))
-    assert Bridge("c1", "a1", h.acd.seat("a1").endpoint) in out.commands
+    assert Bridge("c1", "a1", seat_of(h, "a1").endpoint) in out.commands
     answered = h.of(CallAnswered)
     assert [(f.call_id, f.queue, f.waited_s, f.answered_in) for f in answered] == [
         ("c1", "general", 4.0, "general")
@@ -83,7 +84,7 @@ def test_wrap_up_then_ready_offers_next_call_in_that_event() -> None:
     h.feed(SeatAnswered("a1", "c1", h.now))
     h.advance(100)
     h.feed(CallEnded("c1", h.now))
-    assert h.acd.seat("a1").state is SeatState.WRAP_UP
+    assert seat_of(h, "a1").state is SeatState.WRAP_UP
     completed = h.of(CallCompleted)
     assert completed[0].talk_s == 100.0
     mark = h.mark()
@@ -120,7 +121,8 @@ def test_priority_then_arrival_order() -> None:
     login_ready(h, "a1")
     order = []
     for _ in range(4):
-        cid = h.acd.seat("a1").call_id
+        cid = seat_of(h, "a1").call_id
+        assert cid is not None
         order.append(cid)
         h.feed(SeatAnswered("a1", cid, h.now))
         h.feed(CallEnded(cid, h.now))
@@ -195,7 +197,7 @@ def test_agent_selection_strategy(strategy: Strategy, expected: str) -> None:
         h.feed(CallEnded(cid, h.now))
     h.advance(1)
     login_ready(h, "a2")  # a2: no calls, ready since t=3 (a1: 2 calls, ready since t=2)
-    assert (h.acd.seat("a1").calls_taken, h.acd.seat("a2").calls_taken) == (2, 0)
+    assert (seat_of(h, "a1").calls_taken, seat_of(h, "a2").calls_taken) == (2, 0)
     call(h, "c")
     assert rings(h)[-1] == ("c", expected)
 
@@ -279,13 +281,13 @@ def test_ring_no_answer_requeues_at_original_place_and_pauses_seat() -> None:
     h.feed(SeatNoAnswer("a1", "c1", h.now))
     assert h.acd.position("c1") == 1
     assert [h.acd.position(c) for c in ("c1", "c2", "c3")] == [1, 2, 3]
-    seat = h.acd.seat("a1")
+    seat = seat_of(h, "a1")
     assert (seat.state, seat.reason) == (SeatState.PAUSED, "no-answer")
     assert h.of(RingNoAnswer)[0].agent_id == "a1"
     login_ready(h, "a2")
     assert rings(h)[-1] == ("c1", "a2")
     h.advance(60)  # the no-answer pause has a limit: the seat comes back by itself
-    assert h.acd.seat("a1").state is SeatState.RINGING
+    assert seat_of(h, "a1").state is SeatState.RINGING
     assert rings(h)[-1] == ("c2", "a1")
 
 
@@ -296,7 +298,7 @@ def test_caller_hangs_up_while_ringing() -> None:
     call(h, "c2")
     h.advance(3)
     out = h.feed(CallerHungUp("c1", h.now))
-    assert StopRinging("c1", "a1", h.acd.seat("a1").endpoint) in out.commands
+    assert StopRinging("c1", "a1", seat_of(h, "a1").endpoint) in out.commands
     assert h.of(CallAbandoned) == [CallAbandoned("c1", "general", "12345", 3.0, 3.0)]
     assert rings(h)[-1] == ("c2", "a1")
 
@@ -386,3 +388,27 @@ def test_requeued_call_whose_overflow_is_spent_still_finds_a_seat() -> None:
     h.feed(AgentReady("a2", h.now))
     h.feed(SeatNoAnswer("a1", "c1", h.now))
     assert rings(h)[-1] == ("c1", "a2")
+
+
+def test_expected_wait_overflow_when_staff_leaves_while_waiting() -> None:
+    a = QueueRules("a", skills=("x",), announce=None,
+                   overflow=OverflowRule("b", expected_wait_over_s=1000))
+    b = QueueRules("b", announce=None)
+    h = centre([a, b], [agent("x1", x=5), agent("x2", x=5)])
+    login_ready(h, "x1", "x2")
+    call(h, "busy1", "a")
+    call(h, "busy2", "a")
+    h.feed(SeatAnswered("x1", "busy1", h.now))
+    h.feed(SeatAnswered("x2", "busy2", h.now))
+    for cid in ("c1", "c2", "c3", "c4"):
+        call(h, cid, "a")  # c4: 4 * 180 s / 2 seats = 360 s, within the bound
+    assert h.of(CallOverflowed) == []
+    h.advance(300)
+    h.feed(AgentPaused("x2", "meal", h.now))  # asked during the call
+    h.feed(CallEnded("busy2", h.now))  # handle time now 330 s; wrap-up, then paused
+    h.advance(30)
+    assert seat_of(h, "x2").state is SeatState.PAUSED
+    assert h.acd.expected_wait_s("c3") == 990.0
+    h.advance(15)  # by the next wait check: c4 (1320 s) has gone, c3 (990 s) stays
+    assert [(f.call_id, f.reason) for f in h.of(CallOverflowed)] == [("c4", "expected-wait")]
+    assert h.acd.queue_view("b", h.now).waiting[0].id == "c4"

@@ -92,6 +92,8 @@ def test_adapter_names_what_is_wrong(data: dict[str, object]) -> None:
 def test_adapter_accepts_the_config_schema_dump() -> None:
     from hotline.config import schema
 
-    dumped = schema.Queue(skills=("tax",), expansion=[{"after_s": 30, "min_level": 2}]).model_dump()
+    dumped = schema.Queue(
+        skills=("tax",), expansion=(schema.ExpansionStep(after_s=30, min_level=2),)
+    ).model_dump()
     rules = queue_rules_from_mapping("tax", dumped)
     assert rules.skills == ("tax",) and rules.expansion[0].min_level == 2

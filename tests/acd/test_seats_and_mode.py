@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from acd.builders import agent, call, centre, login_ready
+from acd.builders import agent, call, centre, login_ready, seat_of
 from hotline.agents.directory import Agent
 from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
 from hotline.agents.seat_state import SeatState
@@ -82,7 +82,7 @@ def test_hot_desking_and_login_errors() -> None:
         h.feed(AgentLoggedIn("a2", "nowhere", h.now))
     h.feed(AgentLoggedOut("a1", h.now))
     h.feed(AgentLoggedIn("a1", "s0", h.now))  # any seat will do
-    assert h.acd.seat("a1").endpoint == "PJSIP/8000"
+    assert seat_of(h, "a1").endpoint == "PJSIP/8000"
 
 
 def test_illegal_seat_events_change_nothing() -> None:
@@ -101,7 +101,7 @@ def test_illegal_seat_events_change_nothing() -> None:
         h.feed(SeatNoAnswer("a1", "c1", h.now))
     with pytest.raises(AcdError):
         h.feed(CallEnded("c2", h.now))  # waiting, not connected
-    assert h.acd.seat("a1").state is SeatState.ON_CALL
+    assert seat_of(h, "a1").state is SeatState.ON_CALL
     assert h.acd.position("c2") == 1
 
 
@@ -112,13 +112,13 @@ def test_pause_reasons_and_limits() -> None:
     login_ready(h, "a1", "a2")
     h.feed(AgentPaused("a1", "break", h.now))
     h.feed(AgentPaused("a2", "training", h.now))  # no limit for training
-    assert h.acd.seat("a1").reason == "break"
+    assert seat_of(h, "a1").reason == "break"
     h.advance(599)
-    assert h.acd.seat("a1").state is SeatState.PAUSED
+    assert seat_of(h, "a1").state is SeatState.PAUSED
     h.advance(1)  # the smallest limit over the mode's queues applies
-    assert (h.acd.seat("a1").state, h.acd.seat("a1").reason) == (SeatState.READY, "pause-limit")
+    assert (seat_of(h, "a1").state, seat_of(h, "a1").reason) == (SeatState.READY, "pause-limit")
     h.advance(10 * 3600)
-    assert h.acd.seat("a2").state is SeatState.PAUSED
+    assert seat_of(h, "a2").state is SeatState.PAUSED
     with pytest.raises(AcdError):
         h.feed(AgentPaused("a2", "", h.now))
 
@@ -129,11 +129,11 @@ def test_pause_asked_during_a_call_applies_after_wrap_up() -> None:
     call(h, "c1")
     h.feed(SeatAnswered("a1", "c1", h.now))
     h.feed(AgentPaused("a1", "meal", h.now))
-    assert h.acd.seat("a1").state is SeatState.ON_CALL
+    assert seat_of(h, "a1").state is SeatState.ON_CALL
     h.feed(CallEnded("c1", h.now))
     call(h, "c2")
     h.advance(30)
-    assert (h.acd.seat("a1").state, h.acd.seat("a1").reason) == (SeatState.PAUSED, "meal")
+    assert (seat_of(h, "a1").state, seat_of(h, "a1").reason) == (SeatState.PAUSED, "meal")
     assert h.acd.position("c2") == 1
 
 
@@ -156,7 +156,7 @@ def test_guest_seat_with_dedicated_skill() -> None:
                [agent("a1", general=3)])
     h.feed(AgentLoggedIn("director", "s2", h.now, guest_skills=("leader",)))
     h.feed(AgentReady("director", h.now))
-    assert h.acd.seat("director").guest
+    assert seat_of(h, "director").guest
     call(h, "g1", "general")
     assert h.of(RingSeat) == []  # the guest only takes the dedicated skill
     call(h, "l1", "leader")
@@ -171,7 +171,7 @@ def test_roster_guest_skills_are_used_at_login() -> None:
     h = centre([q], [agent("a1")], rosters={"normal": roster})
     h.now = MONDAY + 9 * 3600
     h.feed(AgentLoggedIn("boss", "s0", h.now))
-    assert h.acd.seat("boss").guest
+    assert seat_of(h, "boss").guest
 
 
 # --- centre mode --------------------------------------------------------------------
@@ -186,9 +186,10 @@ def _modes() -> tuple[list[QueueRules], dict[str, list[QueueRules]]]:
 def test_mode_switch_reranks_waiting_callers_and_is_audited() -> None:
     normal, modes = _modes()
     reserve = Roster("emergency", {"all": Shift("all", time(0), time(0))},
-                     {d: RosterDay({"all": ("a1",)}, reserve=("r1", "r2")) for d in range(7)})
-    h = centre(normal, [agent("a1")], modes=modes, rosters={"emergency": reserve})
+                     {d: RosterDay({"all": ("a1",)}, reserve=("r0", "r1", "r2")) for d in range(7)})
+    h = centre(normal, [agent("a1"), agent("r0")], modes=modes, rosters={"emergency": reserve})
     h.now = MONDAY
+    h.feed(AgentLoggedIn("r0", "s0", h.now))  # a reserve agent already at a seat
     call(h, "c1")
     call(h, "c2", tags=("epidemic",))
     assert h.acd.position("c2") == 2
@@ -216,13 +217,13 @@ def test_mode_switch_leaves_talking_calls_alone_and_applies_wrap_up_limit() -> N
     h.advance(15)
     h.feed(ModeSwitched("emergency", "sup", "storm", h.now))
     # 15 s of wrap-up already exceed the emergency limit of 10 s: ready at once
-    assert h.acd.seat("a1").state is SeatState.READY
-    assert h.acd.seat("a2").state is SeatState.ON_CALL
+    assert seat_of(h, "a1").state is SeatState.READY
+    assert seat_of(h, "a2").state is SeatState.ON_CALL
     h.feed(CallEnded("c2", h.now))
     h.advance(9.9)
-    assert h.acd.seat("a2").state is SeatState.WRAP_UP
+    assert seat_of(h, "a2").state is SeatState.WRAP_UP
     h.advance(0.1)
-    assert h.acd.seat("a2").state is SeatState.READY
+    assert seat_of(h, "a2").state is SeatState.READY
 
 
 def test_mode_switch_tightens_running_pauses() -> None:
@@ -233,9 +234,9 @@ def test_mode_switch_tightens_running_pauses() -> None:
     h.advance(200)
     h.feed(ModeSwitched("emergency", "sup", "storm", h.now))
     h.advance(99)
-    assert h.acd.seat("a1").state is SeatState.PAUSED
+    assert seat_of(h, "a1").state is SeatState.PAUSED
     h.advance(1)
-    assert h.acd.seat("a1").state is SeatState.READY
+    assert seat_of(h, "a1").state is SeatState.READY
 
 
 def test_unknown_mode_is_refused() -> None:
@@ -292,9 +293,19 @@ def test_attendance_missing_and_unscheduled() -> None:
     h.feed(AgentLoggedIn("x", "s1", h.now))
     seen = h.acd.attendance(h.now)
     assert seen is not None
-    assert (seen.present, seen.missing, seen.unscheduled) == ({"d1"}, {"d2"}, {"x"})
+    assert seen.present == {"d1"}
+    assert seen.missing == {"d2"}
+    assert seen.unscheduled == {"x"}
 
 
 def test_roster_refuses_unknown_shift() -> None:
     with pytest.raises(RulesError):
         Roster("r", {}, {0: RosterDay({"ghost": ("a",)})})
+
+
+def test_transition_table_documents_every_pair() -> None:
+    from hotline.agents.seats import transition_table
+
+    table = transition_table().splitlines()
+    assert len(table) == len(TRANSITIONS) + 2
+    assert "| ready | offer | ringing |" in table

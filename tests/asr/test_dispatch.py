@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hotline.asr.dispatch import DEFAULT_RULES_PATH, SmartDispatcher
 from hotline.asr.dispatch_data import LabelledText, read_labelled_csv
 from hotline.asr.dispatch_errors import ModelFormatError, TrainingDataError
-from hotline.asr.dispatch_features import FeatureSpace, prepare
+from hotline.asr.dispatch_features import FeatureSpace, FieldSpec, code_points, ngram_keys, prepare
 from hotline.asr.dispatch_metrics import evaluate, top1_calibration_error
 from hotline.asr.dispatch_model import (
     FORMAT_VERSION,
@@ -96,6 +96,30 @@ def test_features_ignore_asr_spaces_width_and_digits() -> None:
     b_cols, b_vals = space.row("广场舞噪音太大")
     assert a_cols.tolist() == b_cols.tolist()
     assert np.allclose(a_vals, b_vals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=4), st.text(min_size=1, max_size=4))
+def test_distinct_ngrams_get_distinct_keys(a: str, b: str) -> None:
+    key_a = ngram_keys(code_points(a), len(a), len(a))
+    key_b = ngram_keys(code_points(b), len(b), len(b))
+    assert (key_a.tolist() == key_b.tolist()) == (a == b)
+
+
+def test_field_spec_rejects_impossible_ngram_sizes() -> None:
+    with pytest.raises(ValueError, match="n-gram sizes"):
+        FieldSpec("text", 3, 2)
+    with pytest.raises(ValueError, match="n-gram sizes"):
+        FieldSpec("text", 1, 8)
+
+
+def test_long_texts_are_cut_the_same_way_in_training_and_prediction() -> None:
+    long_text = "1" * 3000 + "路灯不亮" * 400
+    space, matrix = FeatureSpace.fit_transform([long_text, "井盖丢失"])
+    cols, vals = space.row(long_text)
+    dense = np.zeros(space.size)
+    dense[cols] = vals
+    assert np.allclose(dense, matrix[0].toarray().ravel())
 
 
 def test_single_row_path_matches_batch_matrix() -> None:
@@ -192,6 +216,33 @@ def test_suggestions_are_ranked_probabilities(model: DispatchModel, text: str, t
     assert sum(s.confidence for s in full) == pytest.approx(1.0)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["核酸检测", "健康码", "隔离", "口罩", "燃气泄漏", "路灯", " "])).map(
+        "".join
+    )
+)
+def test_rules_alone_leave_room_for_doubt(text: str) -> None:
+    ranked = SmartDispatcher(rules=load_rules(DEFAULT_RULES_PATH)).classify(text, top_k=10)
+    total = sum(s.confidence for s in ranked)
+    assert total < 1.0 if ranked else total == 0.0
+    assert all(0.0 < s.confidence < 1.0 for s in ranked)
+
+
+def test_dispatcher_from_files(model: DispatchModel, tmp_path: Path) -> None:
+    save_model(model, tmp_path / "m.model")
+    dispatcher = SmartDispatcher.from_files(tmp_path / "m.model", DEFAULT_RULES_PATH)
+    assert dispatcher.model is not None and dispatcher.model.labels == model.labels
+    assert "epidemic" in dispatcher.labels and "roads" in dispatcher.labels
+    assert SmartDispatcher.from_files().suggest("路灯不亮") == []
+
+
+def test_odd_input_is_classified_not_rejected(model: DispatchModel) -> None:
+    for text in ("", "   ", "\ud800 lone surrogate", "\x00\x01", "ｆｕｌｌ　ｗｉｄｔｈ", "🙂" * 50):
+        ranked = model.classify(text, top_k=7)
+        assert sum(s.confidence for s in ranked) == pytest.approx(1.0)
+
+
 # --- model files -----------------------------------------------------------------------
 
 
@@ -269,6 +320,14 @@ def test_not_a_model_file(tmp_path: Path) -> None:
 
 
 # --- keyword rules ---------------------------------------------------------------------
+
+
+def test_dispatcher_and_model_are_text_classifiers(model: DispatchModel) -> None:
+    from hotline.centre.ports import TextClassifier
+
+    classifiers: list[TextClassifier] = [model, SmartDispatcher(model), SmartDispatcher()]
+    for classifier in classifiers:
+        assert isinstance(classifier.classify("路灯不亮", top_k=2), list)
 
 
 def test_rules_work_before_any_training() -> None:

@@ -171,3 +171,15 @@ async def test_twilio_source_yields_one_outcome() -> None:
                                                            {"SpeechResult": "投诉"},
                                                            {"SpeechResult": "again"}]))]
     assert events == [SpeechRecognized("CA1", "投诉", 0.0, 9.0, "投诉")]
+
+
+async def test_stopping_early_gives_the_recogniser_back(service: SpeechService, say: Say) -> None:
+    """Keys ended the collection after barge-in: the driver closes the iteration."""
+    source = VoskSpeechSource(service, Clock(0.0), encoding=AudioEncoding.SLIN16)
+    listening = source.listen(Recognize("c", "ko", grammar=MENU), chunks(say("아니요")))
+    assert isinstance(await anext(listening), SpeechStarted)
+    assert service.open_streams == 1
+    await listening.aclose()
+    assert service.open_streams == 0
+    again = await service.open_stream("d", "ko", started_at=0.0)  # the slot is free
+    await again.aclose()

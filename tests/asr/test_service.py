@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hotline.asr.errors import ModelUnavailable, RecognizerBusy
+from hotline.asr.errors import GrammarUnusable, ModelUnavailable, RecognizerBusy
 from hotline.asr.events import FinalTranscript
 from hotline.asr.service import SpeechService
 from hotline.asr.settings import AsrSettings
@@ -117,3 +117,9 @@ async def test_feed_after_close_is_an_error(service: SpeechService) -> None:
     await live.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await live.feed(b"\0" * 320)
+
+
+async def test_grammar_without_a_single_known_phrase_is_refused(service: SpeechService) -> None:
+    with pytest.raises(GrammarUnusable, match="zzqxv"):
+        await service.open_stream("c1", "ko", started_at=0.0, grammar=["zzqxv"])
+    assert service.open_streams == 0

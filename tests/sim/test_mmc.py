@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config.loader import load_centre
-from hotline.queue.staffing import erlang_c_performance
+from hotline.queue.staffing import erlang_a_performance, erlang_c_performance
 from hotline.queue.stats import Outcome
 from hotline.simulation.engine import simulate
 from hotline.simulation.scenario import load_scenario
@@ -46,3 +46,32 @@ def test_mmc_reproduces_erlang_c_within_one_point() -> None:
     means = [sum(b) / len(b) for b in batches.values()]
     standard_error = statistics.stdev(means) / len(means) ** 0.5
     assert standard_error < 0.005
+
+
+def test_impatient_callers_reproduce_erlang_a() -> None:
+    """M/M/3+M: exponential patience (mean = AHT) at 80% load; Palm's formulas hold."""
+    scenario, config_dir = load_scenario(HERE / "mmc_scenario.yaml")
+    centre = load_centre(config_dir)
+    aht = patience = 2.4
+    exponential = scenario.citizens.talk_s  # the scenario's exponential handle time
+    assert exponential.dist == "exponential"
+    citizens = scenario.citizens.model_copy(update={
+        "talk_s": exponential.model_copy(update={"mean": aht}),
+        "patience_s": exponential.model_copy(update={"mean": patience}),
+    })
+    agents = scenario.agents.model_copy(update={"only": ("a1", "a2", "a3")})
+    scenario = scenario.model_copy(
+        update={"end": "12:00", "citizens": citizens, "agents": agents}
+    )
+    result = simulate(scenario, centre)
+    calls = [c for c in result.kernel.stats.calls() if c.queued_at >= result.start + WARM_UP_S]
+    assert len(calls) > 40_000
+    target_s = aht * 15.0 / 180.0
+    predicted = erlang_a_performance(3, 1.0, aht, patience, target_s)
+    gave_up = sum(c.outcome in (Outcome.ABANDONED, Outcome.ABANDONED_SHORT) for c in calls)
+    answered_in_time = sum(
+        c.outcome is Outcome.ANSWERED and c.waited_s <= target_s for c in calls
+    )
+    assert gave_up / len(calls) == pytest.approx(predicted.abandon_rate, abs=0.01)
+    assert answered_in_time / len(calls) == pytest.approx(predicted.service_level, abs=0.01)
+    assert predicted.abandon_rate > 0.1  # a regime where patience really matters

@@ -91,7 +91,8 @@ def test_erlang_a_wait_probability_matches_closed_form(
     aht = 200.0
     lam = n * load_per_agent / aht
     perf = erlang_a_performance(n, lam, aht, patience_over_aht * aht)
-    expected = _erlang_a_wait_probability_closed_form(n, lam, 1 / aht, 1 / (patience_over_aht * aht))
+    theta = 1 / (patience_over_aht * aht)
+    expected = _erlang_a_wait_probability_closed_form(n, lam, 1 / aht, theta)
     assert perf.wait_probability == pytest.approx(expected, rel=1e-7)
 
 
@@ -179,13 +180,11 @@ def test_bad_target_is_a_clear_error(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"calls_per_hour": -1, "aht_s": 180}, {"calls_per_hour": 10, "aht_s": 0},
-     {"calls_per_hour": float("nan"), "aht_s": 180}],
+    ("calls_per_hour", "aht_s"), [(-1, 180), (10, 0), (float("nan"), 180), (10, float("inf"))]
 )
-def test_bad_rates_are_clear_errors(kwargs: dict[str, float]) -> None:
+def test_bad_rates_are_clear_errors(calls_per_hour: float, aht_s: float) -> None:
     with pytest.raises(StaffingError):
-        advise(**kwargs)
+        advise(calls_per_hour, aht_s)
 
 
 def test_cli_staffing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,5 +195,19 @@ def test_cli_staffing(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "agents needed: 14" in out
     assert "4 short" in out
-    assert main(["staffing", "--calls-per-hour", "200", "--aht-s", "180", "--target", "eighty"]) == 2
+    bad = ["staffing", "--calls-per-hour", "200", "--aht-s", "180", "--target", "eighty"]
+    assert main(bad) == 2
     assert "80/15" in capsys.readouterr().err
+
+
+def test_advice_from_live_figures() -> None:
+    from hotline.queue.staffing import advise_from_live
+
+    # 50 calls in 15 minutes = 200 calls/h; AHT 180 s: the textbook 10 Erlangs.
+    advice = advise_from_live(50, 900.0, 180.0, logged_in=12, target=ServiceTarget(0.8, 20))
+    assert advice.calls_per_hour == pytest.approx(200.0)
+    assert advice.agents_needed == 14 and advice.gap == 2
+    quiet = advise_from_live(0, 900.0, None, logged_in=3)
+    assert quiet.agents_needed == 1 and quiet.gap == -2
+    with pytest.raises(StaffingError):
+        advise_from_live(5, 0.0, 180.0, logged_in=1)

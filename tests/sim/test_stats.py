@@ -93,7 +93,9 @@ def fact_logs(draw: st.DrawFn) -> tuple[list[AcdFact], float]:
     return facts, look
 
 
-def _recount(facts: list[AcdFact], now: float, start: float, scope: str, key: str) -> dict[str, float]:
+def _recount(
+    facts: list[AcdFact], now: float, start: float, scope: str, key: str
+) -> dict[str, float]:
     """The figures counted the slow, obvious way from the log."""
     def mine(f: CallQueued | CallAnswered | CallAbandoned | CallExited | CallCompleted) -> bool:
         return scope == "centre" or (f.queue if scope == "queue" else f.line) == key
@@ -115,7 +117,8 @@ def _recount(facts: list[AcdFact], now: float, start: float, scope: str, key: st
             out["short" if f.waited_s < 5.0 else "abandoned"] += 1
         else:
             out["exited"] += 1
-    out["waiting"] = out["offered"] - out["answered"] - out["abandoned"] - out["short"] - out["exited"]
+    decided = out["answered"] + out["abandoned"] + out["short"] + out["exited"]
+    out["waiting"] = out["offered"] - decided
     # Handle time: talk plus the wrap-up that follows, counted when the conversation ended.
     handled = 0
     handle = 0.0
@@ -265,3 +268,47 @@ def test_bad_facts_raise_and_change_nothing() -> None:
     snap = stats.snapshot(T0 + 5)
     assert snap.centre.today.offered == 1 and snap.centre.waiting_now == 1
     assert math.isclose(snap.centre.longest_wait_s, 5.0)
+
+
+def test_callbacks_and_mode_switches_are_kept() -> None:
+    from hotline.queue.facts import (
+        CallbackCompleted,
+        CallbackGaveUp,
+        CallbackRequested,
+        ModeChanged,
+    )
+
+    stats = LiveStats(timezone=TZ)
+    t = T0 - 7200
+    stats.apply_all([
+        CallbackRequested("r1", "c1", "general", "12345", "138", t),
+        CallbackRequested("r2", "c2", "general", "12345", "139", t + 1),
+        CallbackRequested("r3", "c3", "general", "12345", "137", t + 2),
+        ModeChanged("normal", "emergency", "lead-1", "surge", t + 3),
+        CallbackCompleted("r1", "a1", 1, 60.0, t + 60),
+        CallbackGaveUp("r2", 3, "no-answer", t + 900),
+    ])
+    cb = stats.snapshot(t + 1000).callbacks_today
+    assert (cb.requested, cb.completed, cb.gave_up, cb.pending) == (3, 1, 1, 1)
+    assert [(m.old, m.new, m.by) for m in stats.mode_changes] == [("normal", "emergency", "lead-1")]
+
+
+def test_handle_time_includes_the_wrap_up_that_follows() -> None:
+    stats = LiveStats(timezone=TZ)
+    t = T0 - 7200
+    stats.apply_all([
+        SeatStateChanged("a1", SeatState.LOGGED_OUT, SeatState.READY, "login", t),
+        CallQueued("c", "general", "12345", 0, (), t + 10),
+        CallAnswered("c", "general", "12345", "a1", 2.0, t + 12),
+        SeatStateChanged("a1", SeatState.READY, SeatState.ON_CALL, "c", t + 12),
+        CallCompleted("c", "general", "12345", "a1", 100.0, t + 112),
+        SeatStateChanged("a1", SeatState.ON_CALL, SeatState.WRAP_UP, "after-call", t + 112),
+    ])
+    assert stats.snapshot(t + 120).centre.today.handled == 0  # wrap-up still running
+    stats.apply(SeatStateChanged("a1", SeatState.WRAP_UP, SeatState.READY, "wrap", t + 142))
+    today = stats.snapshot(t + 150).centre.today
+    assert today.handled == 1
+    assert today.aht_s == pytest.approx(130.0)
+    assert today.att_s == pytest.approx(100.0)
+    # 130 s busy (talk + wrap-up) of the 150 s logged in and available.
+    assert stats.snapshot(t + 150).occupancy_today == pytest.approx(130.0 / 150.0)
