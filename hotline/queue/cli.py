@@ -50,7 +50,6 @@ def _show(perf: Performance, target: ServiceTarget) -> str:
         return f"{perf.agents} agents: overloaded (load {perf.offered_erlangs:.2f} Erlangs)"
     asa = "∞" if math.isinf(perf.asa_s) else f"{perf.asa_s:.1f} s"
     parts = [
-        f"{perf.agents} agents:",
         f"P(wait) {perf.wait_probability:.1%}",
         f"SL {target} {perf.service_level:.1%}",
         f"ASA {asa}",
@@ -58,7 +57,7 @@ def _show(perf: Performance, target: ServiceTarget) -> str:
     ]
     if perf.abandon_rate:
         parts.append(f"abandon {perf.abandon_rate:.1%}")
-    return ", ".join(parts)
+    return f"{perf.agents} agents: " + ", ".join(parts)
 
 
 def _staffing(args: argparse.Namespace) -> int:

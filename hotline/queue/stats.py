@@ -501,7 +501,6 @@ class LiveStats:
         for seat in self._seats.values():
             by_state[seat.state] += 1
         segments = self._segments_until(now)
-        callbacks = [kind for at, kind in self._callback_log if at >= day_start]
         return StatsSnapshot(
             at=now,
             today_start=day_start,
@@ -511,12 +510,17 @@ class LiveStats:
             agents_by_state=by_state,
             occupancy_15min=occupancy(segments, now - WINDOW_S, now),
             occupancy_today=occupancy(segments, day_start, now),
-            callbacks_today=CallbackFigures(
-                requested=callbacks.count("requested"),
-                completed=callbacks.count("completed"),
-                gave_up=callbacks.count("gave-up"),
-                pending=len(self._callbacks),
-            ),
+            callbacks_today=self.callbacks(since=day_start),
+        )
+
+    def callbacks(self, since: float = -math.inf) -> CallbackFigures:
+        """Callback requests made, completed and given up since `since`; pending now."""
+        kinds = [kind for at, kind in self._callback_log if at >= since]
+        return CallbackFigures(
+            requested=kinds.count("requested"),
+            completed=kinds.count("completed"),
+            gave_up=kinds.count("gave-up"),
+            pending=len(self._callbacks),
         )
 
     def _segments_until(self, now: float) -> list[SeatSegment]:

@@ -111,6 +111,7 @@ class _AgentSim:
     leave_at: float = math.inf  # end of the current shift
     ring_token: int = 0
     pause_token: int = 0
+    wrap_token: int = 0
     login_pending: bool = False
 
 
@@ -258,6 +259,7 @@ class Simulation:
         self._ready_delay = a.ready_after_login_s.sampler(rng)
         self._pause_every = a.pause_every_s.sampler(rng) if a.pause_every_s is not None else None
         self._pause_len = a.pause_s.sampler(rng)
+        self._wrap_up = a.wrap_up_s.sampler(rng) if a.wrap_up_s is not None else None
         self._called_in_delay = a.called_in_delay_s.sampler(rng)
         lines = list(scenario.arrivals.lines.items())
         self._line_names = [name for name, _ in lines]
@@ -300,6 +302,8 @@ class Simulation:
     # --- the loop ---------------------------------------------------------------------
 
     def _at(self, when: float, action: _Action, arg: Any = None) -> None:
+        if when < self.now:  # virtual time never runs backwards
+            raise ValueError(f"cannot schedule at {when}, before now ({self.now})")
         heapq.heappush(self._heap, (when, next(self._seq), action, arg))
 
     def _feed(self, event: Any) -> None:
@@ -421,8 +425,10 @@ class Simulation:
         answer = self._choose(citizen)
         rng = self.rng
         barge = rng.random() < self.scenario.citizens.barge_in
-        if barge and citizen.play_end > citizen.play_start:
-            respond = citizen.play_start + rng.random() * (citizen.play_end - citizen.play_start)
+        if barge and citizen.play_end > self.now:
+            # Answers while the question is still playing (never before now).
+            begin = max(citizen.play_start, self.now)
+            respond = begin + rng.random() * (citizen.play_end - begin)
         else:
             respond = max(self.now, citizen.play_end) + self._think()
         listen_from = max(self.now, citizen.play_end)
@@ -631,13 +637,26 @@ class Simulation:
             citizen.waiting = False
             citizen.talking = True
             citizen.token += 1  # no abandonment now
-        self._at(self.now + self._talk(), self._talk_over, command.call_id)
+        self._at(self.now + self._talk(), self._talk_over, (command.call_id, command.agent_id))
 
-    def _talk_over(self, call_id: str) -> None:
+    def _talk_over(self, arg: tuple[str, str]) -> None:
+        call_id, agent_id = arg
         citizen = self._citizens.pop(call_id, None)
         if citizen is not None:
             citizen.done = True
         self._feed(CallEnded(call_id, self.now))
+        agent = self._agents.get(agent_id)
+        if self._wrap_up is not None and agent is not None:
+            agent.wrap_token += 1
+            self._at(self.now + self._wrap_up(), self._wrap_up_done, (agent, agent.wrap_token))
+
+    def _wrap_up_done(self, arg: tuple[_AgentSim, int]) -> None:
+        agent, token = arg
+        if token != agent.wrap_token:
+            return
+        view = self.kernel.acd.seat(agent.agent_id)
+        if view is not None and view.state is SeatState.WRAP_UP:
+            self._feed(AgentReady(agent.agent_id, self.now))  # notes done before the limit
 
     def _do_dial(self, command: DialCitizen) -> None:
         self.totals.callback_dials += 1

@@ -182,6 +182,14 @@ def _line(row: KpiRow) -> str:
     )
 
 
+def _callback_line(result: SimulationResult) -> str:
+    cb = result.kernel.stats.callbacks()
+    return (
+        f"callback requests {cb.requested}: connected {cb.completed}, "
+        f"given up {cb.gave_up}, still pending at the end {cb.pending}"
+    )
+
+
 def format_report(result: SimulationResult, report: Report | None = None) -> str:
     report = report or build_report(result)
     t = result.totals
@@ -196,6 +204,7 @@ def format_report(result: SimulationResult, report: Report | None = None) -> str
         f"rings {t.rings} (missed {t.rings_missed}), callback dials {t.callback_dials} "
         f"(failed {t.callback_dials_failed}), agent logins {t.logins}, logouts {t.logouts}"
         + (f", logins without a free seat {t.no_free_seat}" if t.no_free_seat else ""),
+        _callback_line(result),
         "",
         "per hour (calls counted in the hour they were queued; SL excludes short abandons;"
         " * = after the last arrival)",

@@ -187,6 +187,9 @@ class Agents(_Model):
     ready_after_login_s: Dist = _Dist(dist=DistKind.UNIFORM, min=10, max=60)
     answer_delay_s: Dist = _Dist(dist=DistKind.UNIFORM, min=1, max=5)
     ring_no_answer: float = Field(default=0.02, ge=0, le=1)
+    # Agents who finish their notes early press "ready" after this long; longer draws
+    # (or none given) leave the wrap-up to the queue's own `wrap_up_s` limit.
+    wrap_up_s: Dist | None = None
     pause_every_s: Dist | None = _Dist(dist=DistKind.EXPONENTIAL, mean=5400)
     pause_s: Dist = _Dist(dist=DistKind.UNIFORM, min=300, max=900)
     pause_reason: str = "break"
@@ -221,8 +224,15 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _day_window(self) -> Scenario:
-        if parse_hhmm(self.end) <= parse_hhmm(self.start):
+        start, end = parse_hhmm(self.start), parse_hhmm(self.end)
+        if end <= start:
             raise ValueError(f"`end` ({self.end}) must be after `start` ({self.start})")
+        for action in self.supervisor:
+            if not start <= parse_hhmm(action.at) < end:
+                raise ValueError(
+                    f"supervisor action at {action.at} is outside the simulated day "
+                    f"({self.start}-{self.end})"
+                )
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from hotline.centre.kernel import Where
 from hotline.cli import main
@@ -13,7 +14,7 @@ from hotline.config.problems import ConfigError
 from hotline.queue.stats import Outcome
 from hotline.simulation.engine import SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
-from hotline.simulation.scenario import Scenario, check_against_centre, load_scenario
+from hotline.simulation.scenario import Dist, Scenario, check_against_centre, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 EMERGENCY = ROOT / "scenarios" / "emergency_day.yaml"
@@ -189,3 +190,35 @@ def test_cli_simulate_reports_and_rejects(tmp_path: Path, capsys: pytest.Capture
     broken.write_text("name: x\nday: not-a-date\narrivals: {}\n", encoding="utf-8")
     assert main(["simulate", str(broken)]) == 2
     assert f"{broken}:2:" in capsys.readouterr().err
+
+
+def test_supervisor_actions_must_fall_inside_the_day(tmp_path: Path) -> None:
+    bad = tmp_path / "early.yaml"
+    bad.write_text(
+        "name: early\nday: 2026-03-10\nstart: \"09:00\"\nend: \"12:00\"\n"
+        "arrivals: {profile: {\"09:00\": 100}, lines: {\"12345\": 1}}\n"
+        "supervisor:\n  - {at: \"08:00\", mode: emergency}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="outside the simulated day"):
+        load_scenario(bad)
+
+
+def test_agents_who_finish_notes_early_shorten_the_handle_time(centre: Centre) -> None:
+    scenario, _ = load_scenario(NORMAL)
+    agents = scenario.agents.model_copy(update={"pause_every_s": None})
+    short = scenario.model_copy(update={
+        "start": "09:00", "end": "11:00", "agents": agents,
+        "arrivals": scenario.arrivals.model_copy(update={"calls": 1200}),
+    })
+    queue_limits = build_report(simulate(short, centre)).day.figures
+    five_seconds = TypeAdapter(Dist).validate_python(5)
+    early = short.model_copy(update={
+        "agents": agents.model_copy(update={"wrap_up_s": five_seconds}),
+    })
+    fast = build_report(simulate(early, centre)).day.figures
+    assert fast.handled > 0 and queue_limits.handled > 0
+    wrap_fast = (fast.total_handle_s - fast.total_talk_s) / fast.handled
+    wrap_limits = (queue_limits.total_handle_s - queue_limits.total_talk_s) / queue_limits.handled
+    assert wrap_fast == pytest.approx(5.0, abs=0.5)
+    assert wrap_limits > 15.0  # the queues' own limits (20-60 s) when nobody hurries
