@@ -152,6 +152,7 @@ class Announce:
     position: int | None
     expected_wait_s: float | None
     prompts: tuple[Prompt, ...] = ()
+    callback_key: str | None = None  # set when pressing this key now books a callback
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class SpeechRecognized:
     text: str
     confidence: float  # 0..1
     at: float
-    intent: str | None = None  # set when the recogniser (e.g. Twilio, a grammar) already classified it
+    intent: str | None = None  # set when the recogniser (Twilio, a grammar) already classified it
     alternatives: tuple[str, ...] = ()
 
 

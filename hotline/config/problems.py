@@ -31,14 +31,15 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        dotted = ".".join(_show_part(p) for p in self.path)
+        dotted = "".join(
+            f"[{p}]" if isinstance(p, int) else ("." if i else "") + _show_part(p)
+            for i, p in enumerate(self.path)
+        )
         where = f"{self.file}:{self.line}:{self.column}"
         return f"{where} {dotted}: {self.message}" if dotted else f"{where} {self.message}"
 
 
-def _show_part(part: PathPart) -> str:
-    if isinstance(part, int):
-        return f"[{part}]"
+def _show_part(part: str) -> str:
     if part.isidentifier():
         return part
     return '"' + part.replace('"', '\\"') + '"'

@@ -71,7 +71,7 @@ CASES = [
         "language_code_invalid",
         [(C, "languages: [zh, en]", "languages: [zh, English]")],
         [
-            "c/centre.yaml:6:17 languages.[1]: 'English' is not a language code such as zh, en or zh-CN"
+            "c/centre.yaml:6:17 languages[1]: 'English' is not a language code such as zh, en or zh-CN"
         ],
     ),
     Case(
@@ -112,13 +112,13 @@ CASES = [
         "queue_skill_unknown",
         [(C, "skills: [general]\n    overflow", "skills: [generl]\n    overflow")],
         [
-            "c/centre.yaml:19:14 queues.general.skills.[0]: no skill named 'generl' (did you mean 'general'?)"
+            "c/centre.yaml:19:14 queues.general.skills[0]: no skill named 'generl' (did you mean 'general'?)"
         ],
     ),
     Case(
         "queue_team_unknown",
         [(C, "min_level: 1", "teams: [night]")],
-        ["c/centre.yaml:23:13 queues.backup.teams.[0]: no team named 'night' (known: day)"],
+        ["c/centre.yaml:23:13 queues.backup.teams[0]: no team named 'night' (known: day)"],
     ),
     Case(
         "queue_strategy_unknown",
@@ -169,7 +169,7 @@ CASES = [
         "queue_expansion_both",
         [(C, "min_level: 1", "expansion: [{after_s: 30, min_level: 2, any_agent: true}]")],
         [
-            "c/centre.yaml:23:17 queues.backup.expansion.[0]: an expansion step needs exactly one of `min_level` or `any_agent: true`"
+            "c/centre.yaml:23:17 queues.backup.expansion[0]: an expansion step needs exactly one of `min_level` or `any_agent: true`"
         ],
     ),
     Case(
@@ -285,21 +285,21 @@ CASES = [
         "schedule_time_invalid",
         [(C, '"13:30-17:30"', '"13:30-25:30"')],
         [
-            "c/centre.yaml:32:26 schedules.office.mon.[1]: '25:30' is not a time of day as HH:MM (e.g. 08:30)"
+            "c/centre.yaml:32:26 schedules.office.mon[1]: '25:30' is not a time of day as HH:MM (e.g. 08:30)"
         ],
     ),
     Case(
         "schedule_range_invalid",
         [(C, '"13:30-17:30"', '"half past one"')],
         [
-            "c/centre.yaml:32:26 schedules.office.mon.[1]: 'half past one' is not a time range as HH:MM-HH:MM (e.g. 08:30-12:00)"
+            "c/centre.yaml:32:26 schedules.office.mon[1]: 'half past one' is not a time range as HH:MM-HH:MM (e.g. 08:30-12:00)"
         ],
     ),
     Case(
         "schedule_range_empty",
         [(C, '"13:30-17:30"', '"13:30-13:30"')],
         [
-            "c/centre.yaml:32:26 schedules.office.mon.[1]: 13:30-13:30 is empty or a whole day (start equals end); use `always: true` for 24h"
+            "c/centre.yaml:32:26 schedules.office.mon[1]: 13:30-13:30 is empty or a whole day (start equals end); use `always: true` for 24h"
         ],
     ),
     Case(
@@ -338,7 +338,7 @@ CASES = [
             )
         ],
         [
-            "c/centre.yaml:48:9 holidays.cn.holidays.[0]: holiday ends (2026-10-01) before it starts (2026-10-07)"
+            "c/centre.yaml:48:9 holidays.cn.holidays[0]: holiday ends (2026-10-01) before it starts (2026-10-07)"
         ],
     ),
     Case(
@@ -358,19 +358,19 @@ CASES = [
         "holiday_bad_date",
         [(C, None, "holidays:\n  cn:\n    holidays:\n      - {name: 元旦, date: 2026-02-30}\n")],
         [
-            "c/centre.yaml:48:26 holidays.cn.holidays.[0].date: '2026-02-30' is not a real calendar date/time"
+            "c/centre.yaml:48:26 holidays.cn.holidays[0].date: '2026-02-30' is not a real calendar date/time"
         ],
     ),
     Case(
         "holiday_not_a_date",
         [(C, None, "holidays:\n  cn:\n    workdays: [soon]\n")],
-        ["c/centre.yaml:47:16 holidays.cn.workdays.[0]: expected a date as YYYY-MM-DD, got 'soon'"],
+        ["c/centre.yaml:47:16 holidays.cn.workdays[0]: expected a date as YYYY-MM-DD, got 'soon'"],
     ),
     Case(
         "caller_list_bad_number",
         [(C, None, "caller_lists:\n  blocked:\n    numbers: [13800138000, call-me]\n")],
         [
-            "c/centre.yaml:47:28 caller_lists.blocked.numbers.[1]: 'call-me' is not a phone number (digits, an optional leading '+')"
+            "c/centre.yaml:47:28 caller_lists.blocked.numbers[1]: 'call-me' is not a phone number (digits, an optional leading '+')"
         ],
     ),
     Case(
@@ -398,7 +398,7 @@ CASES = [
     Case(
         "team_leader_unknown",
         [(C, "    description: day team", '    leaders: ["1009"]')],
-        ["c/centre.yaml:16:15 teams.day.leaders.[0]: no agent named '1009' (did you mean '1002'?)"],
+        ["c/centre.yaml:16:15 teams.day.leaders[0]: no agent named '1009' (did you mean '1002'?)"],
     ),
     Case(
         "seat_endpoint_invalid",
@@ -429,13 +429,13 @@ CASES = [
         "roster_agent_unknown",
         [(C, '["1001", "1002"]', '["1001", "1009"]')],
         [
-            "c/centre.yaml:44:21 rosters.normal.daily.day.[1]: no agent named '1009' (did you mean '1002'?)"
+            "c/centre.yaml:44:21 rosters.normal.daily.day[1]: no agent named '1009' (did you mean '1002'?)"
         ],
     ),
     Case(
         "roster_agent_twice",
         [(C, '["1001", "1002"]', '["1001", "1001"]')],
-        ["c/centre.yaml:44:21 rosters.normal.daily.day.[1]: agent '1001' is listed twice"],
+        ["c/centre.yaml:44:21 rosters.normal.daily.day[1]: agent '1001' is listed twice"],
     ),
     Case(
         "roster_day_key_invalid",
@@ -448,7 +448,7 @@ CASES = [
         "roster_reserve_unknown",
         [(C, "    daily:", '    reserve: ["2001"]\n    daily:')],
         [
-            "c/centre.yaml:43:15 rosters.normal.reserve.[0]: no agent named '2001' (did you mean '1001'?)"
+            "c/centre.yaml:43:15 rosters.normal.reserve[0]: no agent named '2001' (did you mean '1001'?)"
         ],
     ),
     Case(
@@ -506,7 +506,7 @@ CASES = [
     Case(
         "include_missing",
         [(C, "languages: [zh, en]", "files: {include: [people.yaml]}\nlanguages: [zh, en]")],
-        ["c/centre.yaml:6:19 files.include.[0]: file not found: c/people.yaml"],
+        ["c/centre.yaml:6:19 files.include[0]: file not found: c/people.yaml"],
     ),
     Case(
         "flow_name_mismatch",
@@ -582,7 +582,7 @@ CASES = [
     Case(
         "languages_duplicate",
         [(C, "languages: [zh, en]", "languages: [zh, en, zh]")],
-        ["c/centre.yaml:6:21 languages.[2]: language 'zh' is listed twice"],
+        ["c/centre.yaml:6:21 languages[2]: language 'zh' is listed twice"],
     ),
     Case(
         "mode_line_schedule_unknown",
@@ -647,14 +647,14 @@ CASES = [
             )
         ],
         [
-            "c/centre.yaml:44:56 rosters.normal.guests.health.shifts.[0]: no shift named 'nite' (known: day)"
+            "c/centre.yaml:44:56 rosters.normal.guests.health.shifts[0]: no shift named 'nite' (known: day)"
         ],
     ),
     Case(
         "caller_list_prefix_bad",
         [(C, None, "caller_lists:\n  vip:\n    prefixes: ['025 8']\n")],
         [
-            "c/centre.yaml:47:16 caller_lists.vip.prefixes.[0]: '025 8' is not a phone number (digits, an optional leading '+')"
+            "c/centre.yaml:47:16 caller_lists.vip.prefixes[0]: '025 8' is not a phone number (digits, an optional leading '+')"
         ],
     ),
     Case(
@@ -688,8 +688,8 @@ CASES = [
             ),
         ],
         [
-            "c/centre.yaml:47:14 rosters.normal.daily.late.[0]: agent '1002' also works shift 'day', which overlaps",
-            "c/centre.yaml:48:15 rosters.normal.daily.night.[0]: agent '1002' also works shift 'late', which overlaps",
+            "c/centre.yaml:47:14 rosters.normal.daily.late[0]: agent '1002' also works shift 'day', which overlaps",
+            "c/centre.yaml:48:15 rosters.normal.daily.night[0]: agent '1002' also works shift 'late', which overlaps",
         ],
     ),
 ]

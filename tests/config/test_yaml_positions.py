@@ -54,7 +54,7 @@ def test_a_container_is_located_at_its_key_and_a_missing_child_at_its_parent() -
 def test_problem_renders_file_line_column_and_path() -> None:
     doc = load_yaml(DOC, "f.yaml")
     problem = doc.problem(("queues", "general", "skills", 1), "no skill named 'english'")
-    assert str(problem) == "f.yaml:5:23 queues.general.skills.[1]: no skill named 'english'"
+    assert str(problem) == "f.yaml:5:23 queues.general.skills[1]: no skill named 'english'"
 
 
 def test_duplicate_keys_are_errors_not_silently_merged() -> None:
