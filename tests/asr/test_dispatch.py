@@ -388,7 +388,7 @@ def test_rule_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_rules(path)
     text = str(caught.value)
-    assert f"{path}:3:" in text and "rules.[0].keywords" in text
+    assert f"{path}:3:" in text and "rules[0].keywords" in text
     assert f"{path}:4:" in text and "positive number" in text
     assert f"{path}:6:" in text and "unknown field" in text
     assert "departments" in text

@@ -20,7 +20,7 @@ def test_check_sample_prints_summary_and_exits_0(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "南京12345政务服务便民热线" in out
     assert "962110     -> flow police" in out
-    assert "emergency" in out and "agents (40)" in out
+    assert "emergency" in out and "agents (128)" in out
     assert out.rstrip().endswith("configuration OK")
 
 

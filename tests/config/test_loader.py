@@ -32,7 +32,7 @@ def test_sample_centre_loads_clean(sample: Centre) -> None:
     assert set(sample.config.skills) == {"general", "enterprise", "complaints", "epidemic",
                                          "safety", "police", "english"}
     assert set(sample.modes) == {"normal", "emergency"}
-    assert len(sample.agents) == 40
+    assert len(sample.agents) == 128
     assert len({seat.endpoint for seat in sample.seats.values()}) == len(sample.seats)
     for line in sample.lines.values():
         assert line.flow in sample.flows
