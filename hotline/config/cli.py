@@ -41,17 +41,23 @@ def register(subparsers: Any) -> None:
     asterisk.set_defaults(func=run_asterisk_conf)
 
 
-def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
-              ) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+def _load(directory: str, err: TextIO) -> Centre | None:
+    """The centre, or None after printing every problem (one per line) to `err`."""
     try:
-        centre = load_centre(args.directory)
+        return load_centre(directory)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=err)
         count = len(exc.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} found in {args.directory}", file=err)
+        print(f"{count} problem{'s' if count != 1 else ''} found in {directory}", file=err)
+        return None
+
+
+def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+              ) -> int:
+    out = out or sys.stdout
+    centre = _load(args.directory, err or sys.stderr)
+    if centre is None:
         return 1
     out.write(describe(centre))
     print("configuration OK", file=out)
@@ -61,11 +67,8 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 def run_describe(args: argparse.Namespace, out: TextIO | None = None,
                  err: TextIO | None = None) -> int:
     out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        centre = load_centre(args.directory)
-    except ConfigError as exc:
-        print(exc, file=err)
+    centre = _load(args.directory, err or sys.stderr)
+    if centre is None:
         return 1
     out.write(describe(centre))
     return 0
@@ -74,11 +77,8 @@ def run_describe(args: argparse.Namespace, out: TextIO | None = None,
 def run_asterisk_conf(args: argparse.Namespace, out: TextIO | None = None,
                       err: TextIO | None = None) -> int:
     out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        centre = load_centre(args.directory)
-    except ConfigError as exc:
-        print(exc, file=err)
+    centre = _load(args.directory, err or sys.stderr)
+    if centre is None:
         return 1
     target = Path(args.out) if args.out else centre.directory / "asterisk"
     target.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-"""A queue, skill, team, schedule, shift... name: letters, digits, `_` and `-`."""
+# One naming rule (letters, digits, `_` and `-`) for every config name, flows included.
+from hotline.ivr.model import Name
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]+)?$"
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]
