@@ -30,6 +30,31 @@ class Agent:
 
 
 @dataclass(frozen=True, slots=True)
+class Guest:
+    """A department leader on duty (带班) who may take a guest seat without an agent record.
+
+    ``skills`` maps each dedicated skill to its configured level (1-5); a guest login that
+    names a skill this record lacks gets `GUEST_SKILL_LEVEL` for it.
+    """
+
+    id: str
+    name: str = ""
+    skills: Mapping[str, int] = field(default_factory=dict)
+    department: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise RulesError("a guest needs an id")
+        for skill, level in self.skills.items():
+            if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
+                raise RulesError(f"guest {self.id}: skill {skill} level {level} is not 1-5")
+        object.__setattr__(self, "skills", MappingProxyType(dict(self.skills)))
+
+    def level(self, skill: str) -> int:
+        return self.skills.get(skill, GUEST_SKILL_LEVEL)
+
+
+@dataclass(frozen=True, slots=True)
 class SeatDef:
     """A softphone position; any agent may log in on any seat (hot-desking)."""
 
@@ -43,6 +68,15 @@ def index_agents(agents: Iterable[Agent]) -> Mapping[str, Agent]:
         if agent.id in out:
             raise RulesError(f"agent {agent.id} is listed twice")
         out[agent.id] = agent
+    return MappingProxyType(out)
+
+
+def index_guests(guests: Iterable[Guest]) -> Mapping[str, Guest]:
+    out: dict[str, Guest] = {}
+    for guest in guests:
+        if guest.id in out:
+            raise RulesError(f"guest {guest.id} is listed twice")
+        out[guest.id] = guest
     return MappingProxyType(out)
 
 

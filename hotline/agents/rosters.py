@@ -38,18 +38,19 @@ class Shift:
 
 @dataclass(frozen=True, slots=True)
 class RosterDay:
-    """One day's plan: shift name → agent ids, reserve agents, guest skills."""
+    """One day's plan: shift name → agent ids, reserve agents, guests and their skills."""
 
     shifts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reserve: tuple[str, ...] = ()  # called in on a switch to this roster's mode
-    guests: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # guest id → skills
+    guests: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # id → skill → level
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "shifts", MappingProxyType({k: tuple(v) for k, v in self.shifts.items()})
         )
         object.__setattr__(
-            self, "guests", MappingProxyType({k: tuple(v) for k, v in self.guests.items()})
+            self, "guests",
+            MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.guests.items()}),
         )
         object.__setattr__(self, "reserve", tuple(self.reserve))
 
@@ -97,8 +98,9 @@ class Roster:
                     out.update(agent_ids)
         return frozenset(out)
 
-    def guest_skills(self, agent_id: str, at: float, tz: ZoneInfo) -> tuple[str, ...]:
-        return self.day(datetime.fromtimestamp(at, tz).date()).guests.get(agent_id, ())
+    def guest_skills(self, agent_id: str, at: float, tz: ZoneInfo) -> Mapping[str, int]:
+        """The guest's skills and levels on the roster day of ``at`` (empty: not a guest)."""
+        return self.day(datetime.fromtimestamp(at, tz).date()).guests.get(agent_id, {})
 
     def reserve(self, at: float, tz: ZoneInfo) -> tuple[str, ...]:
         return self.day(datetime.fromtimestamp(at, tz).date()).reserve

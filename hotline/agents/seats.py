@@ -138,6 +138,7 @@ class SeatView:
     call_id: str | None
     calls_taken: int
     guest: bool
+    skills: tuple[tuple[str, int], ...] = ()  # (skill, level), sorted by skill
 
 
 class SeatBoard:
@@ -302,6 +303,7 @@ class SeatBoard:
         return SeatView(
             seat.agent_id, seat.seat_id, seat.endpoint, seat.team, seat.state, seat.reason,
             seat.since, seat.call_id, seat.calls_taken, seat.guest,
+            tuple(sorted(seat.skills.items())),
         )
 
 

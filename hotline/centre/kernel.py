@@ -11,6 +11,11 @@ Seat, agent, callback and mode events go to the ACD; the ACD's mode is the centr
 mode, so flows see a switch at their next decision and waiting calls are re-ranked in
 the switch itself. Every ACD fact is kept for the store and fed to the live statistics.
 
+While a call waits in the ACD, its keys go to the ACD (the callback key books a callback
+that keeps the place; other keys are ignored), and the ACD's `Announce` prompts are
+resolved here from the prompt catalogue in the call's language, placeholders filled
+(`hotline.queue.announcements`); an id the catalogue lacks keeps the built-in text.
+
 Pure and single-threaded: no I/O, no clock (time comes from each event's `at`).
 An event the kernel cannot place raises `KernelError` (or the IVR's `IllegalEvent`, the
 ACD's `AcdError`) before anything changes.
@@ -26,12 +31,14 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.agents.directory import Agent, SeatDef
+from hotline.agents.directory import Agent, Guest, SeatDef
 from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
 from hotline.centre.commands import (
+    Announce,
     Enqueue,
     Hangup,
     IvrCommand,
+    Prompt,
     Record,
     RequestCallback,
     Transfer,
@@ -67,7 +74,10 @@ from hotline.config.schema import CentreConfig
 from hotline.config.schema import Queue as QueueConfig
 from hotline.ivr.engine import FlowEngine, IvrState
 from hotline.ivr.environment import Environment
+from hotline.ivr.prompts import MissingPrompt, PromptCatalogue
+from hotline.queue.acd import CALLBACK_REGISTERED as _CALLBACK_REGISTERED
 from hotline.queue.acd import Acd, AcdCommand, AcdOutput
+from hotline.queue.announcements import announcement_values, fill, placeholders_in
 from hotline.queue.errors import AcdError
 from hotline.queue.facts import (
     AcdFact,
@@ -97,7 +107,7 @@ UNKNOWN_LINE = "unknown-line"  # `Hangup` reasons for calls refused at the door
 LINE_DISABLED = "line-disabled"
 QUEUE_REFUSED = "queue-refused"
 REFUSED = frozenset({UNKNOWN_LINE, LINE_DISABLED, QUEUE_REFUSED})
-CALLBACK_REGISTERED = "callback-registered"
+CALLBACK_REGISTERED = _CALLBACK_REGISTERED  # one reason for IVR, key and queue-exit callbacks
 MESSAGE_RECORDED = "message-recorded"
 
 
@@ -155,6 +165,7 @@ class _Call:
     caller: str
     where: Where
     ivr: IvrState | None
+    language: str
 
 
 class _LiveEnvironment:
@@ -217,6 +228,8 @@ class CentreKernel:
         default_language: str = "zh",
         stats: LiveStats | None = None,
         keep_facts: bool = True,
+        prompts: PromptCatalogue | None = None,
+        fallback_language: str | None = None,
     ) -> None:
         self.engine = engine
         self.acd = acd
@@ -224,6 +237,12 @@ class CentreKernel:
         self._env = _LiveEnvironment(environment, acd)
         self._lines = lines
         self._default_language = default_language
+        # The ACD's announcements are resolved here, in each caller's language; by default
+        # from the flow engine's catalogue, so IVR and queue prompts can never disagree.
+        self._prompts = prompts if prompts is not None else engine.prompts
+        self._fallback_language = (
+            fallback_language if prompts is not None else engine.fallback_language
+        )
         self._calls: dict[str, _Call] = {}
         self._keep_facts = keep_facts
         self.refusals: deque[Refusal] = deque(maxlen=1000)  # the latest, for operators
@@ -279,6 +298,7 @@ class CentreKernel:
             rosters_from_config(config),
             tz=info.timezone,
             mode=start_mode,
+            guests=guests_from_config(config),
         )
 
         def lines(number: str, line_mode: str) -> tuple[str, str | None, bool] | None:
@@ -345,7 +365,7 @@ class CentreKernel:
             language=language or self._default_language, mode=mode,
         )
         state, ivr_commands = self.engine.start(context, self._env, flow)
-        call = _Call(event.line, event.caller, Where.IVR, state)
+        call = _Call(event.line, event.caller, Where.IVR, state, context.language)
         self._calls[event.call_id] = call
         return self._after_ivr(event.call_id, call, state, ivr_commands, event.at)
 
@@ -366,8 +386,11 @@ class CentreKernel:
             # The exit message is stored (it becomes a work order): say goodbye.
             del self._calls[event.call_id]
             return [Hangup(event.call_id, MESSAGE_RECORDED)]
+        if where is Where.ACD and type(event) is DigitsReceived:
+            # A key on hold: the ACD's callback key books a callback, other keys do nothing.
+            return self._take(self.acd.handle(event))
         if type(event) in (PlaybackFinished, SpeechStarted, DigitsReceived):
-            # The end of a queue announcement, or keys pressed on hold: nothing to decide.
+            # The end of a queue announcement, keys while recording or transferring.
             return []
         raise KernelError(
             f"{type(event).__name__} for call {event.call_id!r}, which is {where.value}"
@@ -457,6 +480,11 @@ class CentreKernel:
         """Record the ACD's facts and follow the calls it let go of."""
         stats = self.stats
         calls = self._calls
+        # Resolved first: the calls the facts below let go of still know their language.
+        commands: list[Command] = [
+            self._spoken(command) if type(command) is Announce else command
+            for command in result.commands
+        ]
         for fact in result.facts:
             stats.apply(fact)
             if isinstance(fact, CallAbandoned | CallCompleted):
@@ -470,13 +498,40 @@ class CentreKernel:
                         del calls[fact.call_id]
         if self._keep_facts:
             self._facts.extend(result.facts)
-        commands: list[Command] = list(result.commands)
         for command in commands:
             if type(command) is Hangup:
                 calls.pop(command.call_id, None)
             elif type(command) is Record and command.call_id in calls:
                 calls[command.call_id].where = Where.RECORDING
         return commands
+
+
+    def _spoken(self, announce: Announce) -> Announce:
+        """The ACD's announcement in the caller's language, placeholders filled.
+
+        Each prompt id is looked up in the catalogue; a filled prompt has no audio (a
+        recording cannot say the number). An id the catalogue lacks keeps the ACD's
+        built-in text: `hotline check config` reports that, a caller must not hear silence.
+        """
+        if not announce.prompts:
+            return announce
+        call = self._calls.get(announce.call_id)
+        language = call.language if call is not None else self._default_language
+        values = announcement_values(announce)
+        prompts: list[Prompt] = []
+        for prompt in announce.prompts:
+            try:
+                found = self._prompts.resolve(prompt.id, language, self._fallback_language)
+            except MissingPrompt:
+                prompts.append(prompt)
+                continue
+            if placeholders_in(found.text):
+                found = Prompt(found.id, fill(found.text, values), found.language, None)
+            prompts.append(found)
+        return Announce(
+            announce.call_id, announce.position, announce.expected_wait_s, tuple(prompts),
+            announce.callback_key,
+        )
 
 
 # --- configuration → kernel vocabulary ----------------------------------------------------
@@ -538,6 +593,23 @@ def agents_from_config(config: CentreConfig) -> list[Agent]:
     ]
 
 
+def guests_from_config(config: CentreConfig) -> list[Guest]:
+    """Every roster's guests (带班 leaders) with their configured skill levels.
+
+    A guest listed in several rosters is one person: their skills are merged, keeping the
+    higher level where two rosters name the same skill.
+    """
+    merged: dict[str, tuple[str, str, dict[str, int]]] = {}
+    for roster in config.rosters.values():
+        for guest_id, guest in roster.guests.items():
+            skills = merged.setdefault(guest_id, (guest.name, guest.department, {}))[2]
+            skills[guest.skill] = max(skills.get(guest.skill, 0), guest.level)
+    return [
+        Guest(guest_id, name, skills, department)
+        for guest_id, (name, department, skills) in merged.items()
+    ]
+
+
 def seats_from_config(config: CentreConfig) -> list[SeatDef]:
     return [SeatDef(name, seat.endpoint) for name, seat in config.seats.items()]
 
@@ -556,7 +628,9 @@ def rosters_from_config(config: CentreConfig) -> dict[str, Roster]:
         if mode.roster is None:
             continue
         roster = config.rosters[mode.roster]
-        guests = {guest_id: (guest.skill,) for guest_id, guest in roster.guests.items()}
+        guests = {
+            guest_id: {guest.skill: guest.level} for guest_id, guest in roster.guests.items()
+        }
         reserve = tuple(roster.reserve)
         weekdays = {
             i: _roster_day(roster.days.get(_WEEKDAYS[i], roster.daily), reserve, guests)
@@ -577,6 +651,6 @@ def rosters_from_config(config: CentreConfig) -> dict[str, Roster]:
 def _roster_day(
     plan: Mapping[str, Iterable[str]],
     reserve: tuple[str, ...],
-    guests: Mapping[str, tuple[str, ...]],
+    guests: Mapping[str, Mapping[str, int]],
 ) -> RosterDay:
     return RosterDay({shift: tuple(ids) for shift, ids in plan.items()}, reserve, guests)

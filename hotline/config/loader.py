@@ -39,6 +39,8 @@ from hotline.config.yaml_positions import PositionedDocument, YamlProblems, load
 from hotline.ivr.model import NAME_PATTERN, Flow
 from hotline.ivr.prompts import PromptCatalogue
 from hotline.ivr.validate import FlowCheckContext, check_flows
+from hotline.queue.announcements import DEFAULT_LANGUAGE as BUILT_IN_LANGUAGE
+from hotline.queue.announcements import KERNEL_PROMPTS, PLACEHOLDERS, placeholders_in
 
 CENTRE_FILE = "centre.yaml"
 
@@ -121,6 +123,7 @@ class _Loading:
     problems: list[ConfigProblem] = field(default_factory=list)
     sections: dict[str, PositionedDocument] = field(default_factory=dict)
     docs: list[PositionedDocument] = field(default_factory=list)
+    prompts_doc: PositionedDocument | None = None
 
     def run(self) -> Centre:
         names_file = self.given.suffix in (".yaml", ".yml") and not self.given.is_dir()
@@ -153,6 +156,12 @@ class _Loading:
             # names against. It runs alongside the centre's reference problems except a
             # wrong language, which would make every prompt look untranslated.
             languages_wrong = any(_about_languages(p.path) for p in references)
+            if prompts is not None and self.prompts_doc is not None and not languages_wrong:
+                # Prompts the centre kernel plays itself (queue announcements): no flow
+                # names them, so the flow validator cannot see that one is missing.
+                for problem in kernel_prompt_problems(prompts, partial):
+                    self.problems.append(self.prompts_doc.problem(problem.path, problem.message,
+                                                                  at_key=True))
             if (prompts is not None and len(flows) == len(flow_docs) and not languages_wrong
                     and not unchecked & FLOW_CONTEXT_SECTIONS):
                 self._check_flows(flows, prompts, partial, flow_docs)
@@ -331,6 +340,7 @@ class _Loading:
         doc = self._read(file)
         if doc is None:
             return None
+        self.prompts_doc = doc
         catalogue = self._validate_model(PromptCatalogue, doc)
         return catalogue if isinstance(catalogue, PromptCatalogue) else None
 
@@ -396,6 +406,41 @@ def _strings(
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from _strings(value, (*path, index))
+
+
+def kernel_prompt_problems(prompts: PromptCatalogue, config: CentreConfig) -> list[Problem]:
+    """Kernel prompts (`KERNEL_PROMPTS`, queue announcements) a line's callers would not
+    hear in their language, or with placeholders the kernel does not fill.
+
+    The kernel has built-in Mandarin texts, so a catalogue may leave an id out for
+    Mandarin lines; an id it has must cover every line's language. Paths are in the
+    prompt catalogue's file.
+    """
+    default = config.centre.default_language
+    fallback = default if config.centre.prompt_fallback else None
+    languages = sorted({line.language or default for line in config.lines.values()})
+    problems: list[Problem] = []
+    for prompt_id in KERNEL_PROMPTS:
+        have = prompts.languages_of(prompt_id)
+        if not have:
+            have = frozenset({BUILT_IN_LANGUAGE})
+        missing = [lang for lang in languages if lang not in have and fallback not in have]
+        if missing and prompt_id not in prompts:
+            problems.append(Problem((), f"prompt {prompt_id!r} is missing for "
+                                        f"{', '.join(missing)}: the centre plays it to "
+                                        "callers waiting in a queue"))
+        elif missing:
+            problems.append(Problem((prompt_id,), f"prompt {prompt_id!r} has no text in "
+                                                  f"{', '.join(missing)} (a line uses it)"))
+        allowed = PLACEHOLDERS.get(prompt_id, frozenset())
+        for lang in sorted(prompts.languages_of(prompt_id)):
+            unknown = placeholders_in(prompts.resolve(prompt_id, lang).text) - allowed
+            if unknown:
+                known = ", ".join("{" + n + "}" for n in sorted(allowed)) or "none"
+                problems.append(Problem((prompt_id, lang), "unknown placeholder "
+                                        f"{', '.join('{' + n + '}' for n in sorted(unknown))} "
+                                        f"(known: {known})"))
+    return problems
 
 
 def flow_check_context(config: CentreConfig, prompts: PromptCatalogue) -> FlowCheckContext:

@@ -21,10 +21,29 @@ timer that fires after it was cancelled is recognised and ignored.
 Illegal events raise `AcdError` (or its `SeatError`) before anything changes. A
 `TimerFired` the ACD does not know (stale, or not an ``acd.`` timer) is ignored.
 
+Ring guard: every `RingSeat` also starts ``acd.ring-guard`` (ring timeout + 5 s). If the
+driver's `SeatAnswered` / `SeatNoAnswer` never comes, the guard stops the ring
+(`StopRinging`), pauses the seat (``no-answer``) and puts the call back at its place
+(`RingNoAnswer`, cause ``no-report``). A report that arrives after the guard is settled
+once without any change: a late `SeatNoAnswer` is a no-op, a late `SeatAnswered` gets
+`StopRinging` so the driver drops the agent's leg; a further report is illegal again.
+
+Announcements (`hotline.queue.announcements`): every ``announce.every_s`` a waiting
+caller gets `Announce` with their position, the expected wait (prompt
+``queue.wait_unknown`` instead when nobody is staffed, never 0) and, when the current
+mode's queue has callbacks enabled and the caller's number is known, the callback offer
+(``callback_key="1"``). The prompts carry built-in Mandarin texts; the centre kernel
+re-resolves them in the caller's language.
+
+Keys on hold (`DigitsReceived`): the callback key while *waiting* in a queue that offers
+callbacks is the caller choosing a callback (as `CallbackChosen`); every other key, and
+any key while ringing or talking, is ignored.
+
 Callers leaving the queue: ``exit: record`` gives `Announce` (exit prompt) + `Record`
 (purpose ``work-order``) and the ACD lets go of the call; a callback (``exit: callback``
-with callbacks enabled and a known number, or `CallbackChosen` while waiting) gives
-`Announce` + `Hangup(reason="callback")` and a request ``<call_id>.cb`` takes the
+with callbacks enabled and a known number, or the caller's choice while waiting) gives
+`Announce` (``acd.exit.callback``, or ``queue.callback_confirmed`` for a choice) +
+`Hangup(reason="callback-registered")` and a request ``<call_id>.cb`` takes the
 caller's place (same rank). A callback chosen in the IVR (`request_callback`) gets a new
 place and the same ``<call_id>.cb`` id. Agent-first: `RingSeat(request)` →
 `SeatAnswered` → `DialCitizen` → `CallbackAnswered` → `Bridge`. Citizen-first: the seat
@@ -57,8 +76,10 @@ from zoneinfo import ZoneInfo
 from hotline.agents.directory import (
     GUEST_SKILL_LEVEL,
     Agent,
+    Guest,
     SeatDef,
     index_agents,
+    index_guests,
     index_seats,
 )
 from hotline.agents.rosters import Attendance, Roster, attendance
@@ -73,7 +94,6 @@ from hotline.centre.commands import (
     Hangup,
     HoldWithMusic,
     NotifyReserve,
-    Prompt,
     Record,
     RequestCallback,
     RingSeat,
@@ -90,12 +110,21 @@ from hotline.centre.events import (
     CallbackFailed,
     CallEnded,
     CallerHungUp,
+    DigitsReceived,
     ModeSwitched,
     SeatAnswered,
     SeatNoAnswer,
     TimerFired,
 )
 from hotline.centre.ports import Clock
+from hotline.queue.announcements import (
+    CALLBACK_KEY,
+    EXIT_CALLBACK,
+    EXIT_RECORD,
+    QUEUE_CALLBACK_CONFIRMED,
+    default_prompt,
+    queue_announcement,
+)
 from hotline.queue.errors import AcdError, RulesError
 from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
 from hotline.queue.facts import (
@@ -151,6 +180,7 @@ AcdEvent = (
     | CallbackAnswered
     | CallbackFailed
     | CallbackChosen
+    | DigitsReceived
     | ModeSwitched
 )
 
@@ -165,19 +195,23 @@ RETRY = "acd.callback-retry"
 WRAP_UP = "acd.wrap-up"
 PAUSE_LIMIT = "acd.pause-limit"
 MODE_RETURN = "acd.mode-return"
+RING_GUARD = "acd.ring-guard"  # a ring the driver never reported back on
 CENTRE_TIMER_OWNER = "acd:centre"
 _SEAT_OWNER = "acd:seat:"
-_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY)
+_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY, RING_GUARD)
 
 REPEAT_CALLER_TAG = "repeat_caller"
 RECORD_MAX_S = 120.0
 
-EXIT_RECORD_PROMPT = Prompt(
-    "acd.exit.record", "当前来电较多，请在提示音后留言，我们将尽快处理。", "zh"
-)
-EXIT_CALLBACK_PROMPT = Prompt(
-    "acd.exit.callback", "您的来电已登记，我们将按您的排队顺序回电，请保持电话畅通。", "zh"
-)
+RING_GUARD_GRACE_S = 5.0  # past the ring timeout, for the driver's own report to arrive
+NO_REPORT = "no-report"  # `RingNoAnswer.cause` when the guard gave up the ring
+_LAPSED_RINGS_KEPT = 1024  # rings given up by the guard, remembered for late reports
+
+CALLBACK_REGISTERED = "callback-registered"  # `Hangup` reason: a callback took the place
+
+EXIT_RECORD_PROMPT = default_prompt(EXIT_RECORD)
+EXIT_CALLBACK_PROMPT = default_prompt(EXIT_CALLBACK)
+CALLBACK_CONFIRMED_PROMPT = default_prompt(QUEUE_CALLBACK_CONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,10 +261,12 @@ class Acd:
         mode: str | None = None,
         clock: Clock | None = None,
         default_handle_s: float = 180.0,
+        guests: Iterable[Guest] = (),
     ) -> None:
         check_rules_by_mode(rules_by_mode)
         self._rules_by_mode = {m: dict(q) for m, q in rules_by_mode.items()}
         self._agents = index_agents(agents)
+        self._guests = index_guests(guests)
         self._seat_defs = index_seats(seats)
         self._rosters = dict(rosters or {})
         self._tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
@@ -248,6 +284,8 @@ class Acd:
         self._board = SeatBoard(self._facts.append)
         self._waiting = WaitingIndex()
         self._entries: dict[str, Entry] = {}
+        # (agent, call) → endpoint of rings the guard gave up, oldest first (bounded).
+        self._lapsed: dict[tuple[str, str], str] = {}
         self._seq = 0
         self._timers = TimerBook(self._cmds.append)
         self._recent_callers = RecentCallers()
@@ -267,6 +305,7 @@ class Acd:
             CallbackAnswered: self._on_callback_answered,
             CallbackFailed: self._on_callback_failed,
             CallbackChosen: self._on_callback_chosen,
+            DigitsReceived: self._on_digits,
             ModeSwitched: self._on_mode_switched,
         }
 
@@ -527,11 +566,58 @@ class Acd:
         rules = self._rules(entry.queue)
         if entry.citizen_live or rules.callback.order is CallbackOrder.AGENT_FIRST:
             entry.state = EntryState.RINGING
-            self._cmds.append(
-                RingSeat(entry.id, seat.agent_id, seat.endpoint, rules.ring_timeout_s)
-            )
+            self._ring(entry, seat)
         else:
             self._dial(entry, seat, at)
+
+    def _ring(self, entry: Entry, seat: Seat) -> None:
+        """Ring the reserved seat; every `RingSeat` goes out here, with its guard timer.
+
+        The driver reports `SeatNoAnswer` after ``timeout_s``; should that report be lost,
+        the guard treats the ring as unanswered a little later, so no caller is stranded.
+        """
+        timeout_s = self._rules(entry.queue).ring_timeout_s
+        self._lapsed.pop((seat.agent_id, entry.id), None)  # a new ring of the same pair
+        self._cmds.append(RingSeat(entry.id, seat.agent_id, seat.endpoint, timeout_s))
+        self._arm(entry.id, RING_GUARD, timeout_s + RING_GUARD_GRACE_S)
+
+    def _ring_unanswered(self, entry: Entry, seat: Seat, cause: str, at: float) -> None:
+        """Nobody answered the ring: the seat pauses (``no-answer``), the call goes back."""
+        self._cancel(entry.id, RING_GUARD)
+        self._board.transition(seat, SeatTrigger.NO_ANSWER, "no-answer", at)
+        self._arm_pause_limit(seat, at)
+        self._facts.append(RingNoAnswer(entry.id, entry.queue, seat.agent_id, at, cause))
+        self._put_back(entry, at)
+
+    def _ring_guard_fired(self, entry: Entry, at: float) -> None:
+        seat = self._board.find(entry.agent_id or "")
+        if entry.state is not EntryState.RINGING or seat is None or seat.call_id != entry.id:
+            return
+        if seat.state is not SeatState.RINGING:
+            return  # reserved for a citizen-first dial, not rung: the dial has its own end
+        # The driver may still be ringing the softphone: stop it before moving on.
+        self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
+        self._lapsed[(seat.agent_id, entry.id)] = seat.endpoint
+        if len(self._lapsed) > _LAPSED_RINGS_KEPT:
+            del self._lapsed[next(iter(self._lapsed))]
+        self._ring_unanswered(entry, seat, NO_REPORT, at)
+
+    def _late_ring_report(self, agent_id: str, call_id: str, answered: bool) -> bool:
+        """A report about a ring the guard already gave up: settled here, True if so.
+
+        A late `SeatNoAnswer` changes nothing. A late `SeatAnswered` means the softphone
+        picked up a call that has moved on: `StopRinging` tells the driver to drop that
+        leg. Neither changes any state nor produces a fact.
+        """
+        seat = self._board.find(agent_id)
+        if seat is not None and seat.state is SeatState.RINGING and seat.call_id == call_id:
+            return False  # the same pair rings again now: this report is about that ring
+        endpoint = self._lapsed.pop((agent_id, call_id), None)
+        if endpoint is None:
+            return False
+        if answered:
+            self._cmds.append(StopRinging(call_id, agent_id, endpoint))
+        return True
 
     def _dial(self, entry: Entry, seat: Seat, at: float) -> None:
         # Guard of the "one dial in flight" rule: every dial goes through here.
@@ -650,8 +736,9 @@ class Acd:
             CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
                        ExitAction.CALLBACK.value, at, reason)
         )
-        self._cmds.append(Announce(entry.id, None, None, (EXIT_CALLBACK_PROMPT,)))
-        self._cmds.append(Hangup(entry.id, "callback"))
+        confirm = CALLBACK_CONFIRMED_PROMPT if reason == "caller-choice" else EXIT_CALLBACK_PROMPT
+        self._cmds.append(Announce(entry.id, None, None, (confirm,)))
+        self._cmds.append(Hangup(entry.id, CALLBACK_REGISTERED))
         request = Entry(
             f"{entry.id}.cb", EntryKind.CALLBACK, entry.line, number, entry.queue,
             entry.skills, entry.tags, entry.base_priority, entry.priority, entry.seq,
@@ -740,6 +827,8 @@ class Acd:
 
     # --- call events ----------------------------------------------------------------
     def _on_seat_answered(self, event: SeatAnswered) -> None:
+        if self._late_ring_report(event.agent_id, event.call_id, answered=True):
+            return
         seat = self._board.get(event.agent_id)
         entry = self._entries.get(event.call_id)
         if (
@@ -749,6 +838,7 @@ class Acd:
             or entry.state is not EntryState.RINGING
         ):
             raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
+        self._cancel(entry.id, RING_GUARD)
         self._board.transition(seat, SeatTrigger.ANSWER, entry.id, event.at)
         seat.call_id = entry.id
         if entry.citizen_live:
@@ -757,6 +847,8 @@ class Acd:
             self._dial(entry, seat, event.at)  # agent-first callback: the agent is on the line
 
     def _on_seat_no_answer(self, event: SeatNoAnswer) -> None:
+        if self._late_ring_report(event.agent_id, event.call_id, answered=False):
+            return
         seat = self._board.get(event.agent_id)
         entry = self._entries.get(event.call_id)
         if (
@@ -766,12 +858,7 @@ class Acd:
             or entry.state is not EntryState.RINGING
         ):
             raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
-        self._board.transition(seat, SeatTrigger.NO_ANSWER, "no-answer", event.at)
-        self._arm_pause_limit(seat, event.at)
-        self._facts.append(
-            RingNoAnswer(entry.id, entry.queue, seat.agent_id, event.at, event.cause)
-        )
-        self._put_back(entry, event.at)
+        self._ring_unanswered(entry, seat, event.cause, event.at)
 
     def _on_call_ended(self, event: CallEnded) -> None:
         entry = self._entry(event.call_id)
@@ -808,6 +895,23 @@ class Acd:
         self._waiting.remove(entry)
         self._to_callback(entry, number, "caller-choice", event.at)
 
+    def _on_digits(self, event: DigitsReceived) -> None:
+        """Keys a caller in the ACD's hands pressed (on hold, ringing or talking).
+
+        Only `CALLBACK_KEY` while waiting in a queue that offers callbacks means anything:
+        it is the caller choosing a callback (`CallbackChosen`; the place is kept). Any
+        other key, or a key while ringing/talking or in a queue without callbacks, is
+        ignored: keys on hold are often pressed by mistake and must not end a wait.
+        """
+        entry = self._entry(event.call_id)
+        if (
+            event.digits == CALLBACK_KEY
+            and entry.state is EntryState.WAITING
+            and self._offers_callback(entry)
+        ):
+            self._waiting.remove(entry)
+            self._to_callback(entry, entry.caller, "caller-choice", event.at)
+
     def _on_callback_answered(self, event: CallbackAnswered) -> None:
         entry = self._entry(event.request_id)
         if entry.state is not EntryState.DIALLING:
@@ -819,9 +923,8 @@ class Acd:
         # Citizen-first: the citizen is on the line now; ring the reserved seat.
         entry.citizen_live = True
         entry.state = EntryState.RINGING
-        rules = self._rules(entry.queue)
         self._cmds.append(HoldWithMusic(entry.id, entry.queue))
-        self._cmds.append(RingSeat(entry.id, seat.agent_id, seat.endpoint, rules.ring_timeout_s))
+        self._ring(entry, seat)
 
     def _on_callback_failed(self, event: CallbackFailed) -> None:
         entry = self._entry(event.request_id)
@@ -852,27 +955,47 @@ class Acd:
             raise AcdError(f"unknown seat {event.seat_id}")
         self._board.check_login(event.agent_id, event.seat_id)
         agent = self._agents.get(event.agent_id)
-        guest_skills = event.guest_skills
-        if not guest_skills and agent is None:
-            roster = self._active_roster()
-            if roster is not None:
-                guest_skills = roster.guest_skills(event.agent_id, event.at, self._tz)
+        guest_skills = self._guest_skills(event, agent is None)
         if agent is None and not guest_skills:
             raise AcdError(f"unknown agent {event.agent_id} (and no guest skills)")
         skills: dict[str, int] = dict(agent.skills) if agent is not None else {}
-        for skill in guest_skills:
-            skills[skill] = max(skills.get(skill, 0), GUEST_SKILL_LEVEL)
+        for skill, level in guest_skills.items():
+            skills[skill] = max(skills.get(skill, 0), level)
         seat = self._board.login(
             event.agent_id, event.seat_id, seat_def.endpoint,
             agent.team if agent is not None else "", skills, agent is None, event.at,
         )
         self._arm_pause_limit(seat, event.at)
 
+    def _guest_skills(self, event: AgentLoggedIn, unknown_agent: bool) -> dict[str, int]:
+        """Skill → level a login brings as a guest (empty: none).
+
+        Skills: those the login names, else (for someone with no agent record) today's
+        entry in the active roster, else the guest directory's. Levels: the active
+        roster's entry for the skill, else the directory's, else `GUEST_SKILL_LEVEL`.
+        """
+        roster = self._active_roster()
+        today = (
+            roster.guest_skills(event.agent_id, event.at, self._tz) if roster is not None else {}
+        )
+        known = self._guests.get(event.agent_id)
+        directory = dict(known.skills) if known is not None else {}
+        if event.guest_skills:
+            names: Iterable[str] = event.guest_skills
+        elif unknown_agent:
+            names = today or directory
+        else:
+            return {}
+        return {
+            skill: today.get(skill, directory.get(skill, GUEST_SKILL_LEVEL)) for skill in names
+        }
+
     def _release_ring(self, seat: Seat, trigger: SeatTrigger, reason: str, at: float) -> None:
         """The agent leaves (pause or logout) while a call rings: the call goes back."""
         entry = self._entries[seat.call_id or ""]
         if entry.state is EntryState.DIALLING:
             raise AcdError(f"agent {seat.agent_id} is reserved for callback {entry.id} (dialling)")
+        self._cancel(entry.id, RING_GUARD)
         self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
         self._board.transition(seat, trigger, reason, at)
         self._facts.append(RingNoAnswer(entry.id, entry.queue, seat.agent_id, at, reason))
@@ -990,6 +1113,8 @@ class Acd:
                 self._exit(entry, "max-wait", at)
             elif entry.state is EntryState.RINGING:
                 entry.max_wait_due = True
+        elif kind == RING_GUARD:
+            self._ring_guard_fired(entry, at)
         elif kind == RETRY and entry.state is EntryState.RESTING:
             entry.state = EntryState.WAITING
             self._waiting.add(entry, self._required(entry))
@@ -1001,13 +1126,23 @@ class Acd:
         position = self._waiting.position(entry)
         expected = self._expected_wait(entry)
         self._cmds.append(
-            Announce(
+            queue_announcement(
                 entry.id,
                 position if announce.position else None,
                 expected if announce.expected_wait else None,
+                say_wait=announce.expected_wait,
+                callback_key=CALLBACK_KEY if self._offers_callback(entry) else None,
             )
         )
         self._check_expected_wait(entry, at)
+
+    def _offers_callback(self, entry: Entry) -> bool:
+        """May this waiting caller choose a callback by key now? (the announcement says so)"""
+        return (
+            entry.kind is EntryKind.CALL
+            and bool(entry.caller)  # a withheld number cannot be called back
+            and self._rules(entry.queue).callback.enabled
+        )
 
     # ================================================================ centre mode
     def _on_mode_switched(self, event: ModeSwitched) -> None:

@@ -14,8 +14,9 @@ Outcome rule (what statistics count)
   that actually served it is ``CallAnswered.answered_in`` (equal to ``queue`` when it
   never overflowed).
 * A caller who gives up the wait for a callback (the queue's ``exit: callback`` at max
-  wait / max length, or choosing a callback while waiting) ends the *call* with
-  ``CallExited(action="callback")``; the callback then lives on as its own request:
+  wait / max length, or choosing a callback while waiting: the callback key on hold or
+  a `CallbackChosen`) ends the *call* with ``CallExited(action="callback")`` (reason
+  ``caller-choice`` for a choice); the callback then lives on as its own request:
   ``CallbackRequested`` → one ``CallbackDialled`` per attempt → exactly one of
   ``CallbackCompleted`` (citizen answered and was bridged) or ``CallbackGaveUp``.
   A callback requested in the IVR (never queued as a call) has no ``CallQueued``.
@@ -23,7 +24,8 @@ Outcome rule (what statistics count)
   order). A call the centre cannot queue at all (unknown queue) is refused before it is
   offered and produces no facts.
 * A ring that nobody answers is ``RingNoAnswer`` (the call goes back to its original
-  place); it is not an outcome either.
+  place); it is not an outcome either. Cause ``no-report``: the driver never reported
+  on the ring and the ACD's ring guard gave it up.
 * ``CallCompleted`` follows a ``CallAnswered`` (or a ``CallbackCompleted``) when the
   conversation ends, carrying the talk time.
 """

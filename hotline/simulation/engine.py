@@ -7,7 +7,13 @@ with a limited patience and talk; synthetic agents log in and out per roster, an
 kernel's commands the way a PBX would: `Play` -> `PlaybackFinished` after the prompt's
 length, `CollectDigits` / `Recognize` -> the citizen's answer or `NoInput`,
 `StartTimer` -> `TimerFired`, `RingSeat` -> `SeatAnswered` or `SeatNoAnswer`,
-`Bridge` -> talk, then `CallEnded`, `DialCitizen` -> `CallbackAnswered` or `CallbackFailed`.
+`Bridge` -> talk, then `CallEnded`, `DialCitizen` -> `CallbackAnswered` or `CallbackFailed`,
+`Announce` offering a callback key -> the waiting citizen may press it (`DigitsReceived`).
+
+After the last arrival the day goes on (agents keep their shifts, the next day's shifts
+begin) until every call has ended and every callback request is settled -- dialled, with
+the queue's real retry spacing, until connected or given up -- or until `drain_s` has
+passed; whatever is left then is reported (`SimulationResult.unsettled_callbacks`).
 
 Everything is decided by the kernel; the simulator only reacts. Time is a heap of
 (time, sequence, action, argument); stale actions (a ring cancelled, a caller already
@@ -71,6 +77,7 @@ from hotline.centre.events import (
 from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel, Where
 from hotline.config.loader import Centre
 from hotline.config.schema import parse_hhmm
+from hotline.simulation.callbacks import CallbackLedger
 from hotline.simulation.scenario import Answer, Logins, Scenario
 
 # Speaking rates for prompt lengths: Mandarin TTS/recordings run about 4.5 characters a
@@ -80,6 +87,9 @@ _LATIN_CHARS_PER_S = 14.0
 _MIN_PROMPT_S = 0.8
 _SPEECH_CHARS_PER_S = 4.0
 _RETRY_BUSY_S = 30.0  # an agent who cannot log out or pause yet tries again after this
+# A queue announcement with no prompts of its own is spoken by the driver: "您前面还有
+# 12位，预计等待3分钟；如需回电，请按1" runs about nine seconds.
+_SPOKEN_ANNOUNCEMENT_S = 9.0
 
 _Action = Callable[[Any], None]
 
@@ -131,6 +141,8 @@ class SimulationTotals:
     rings_missed: int = 0
     callback_dials: int = 0
     callback_dials_failed: int = 0
+    callback_offers_heard: int = 0  # queue announcements offering a callback key
+    callback_keys_pressed: int = 0  # ... and the citizen pressed it
     logins: int = 0
     logouts: int = 0
     no_free_seat: int = 0
@@ -149,6 +161,13 @@ class SimulationResult:
     seed: int
     modes: list[tuple[float, str]] = field(default_factory=list)  # (since, mode)
     logged_in_samples: list[tuple[float, int]] = field(default_factory=list)
+    callbacks: CallbackLedger = field(default_factory=CallbackLedger)
+    cut_off: bool = False  # the drain bound stopped the run before everything was settled
+
+    @property
+    def unsettled_callbacks(self) -> int:
+        """Callback requests neither connected nor given up when the run stopped."""
+        return self.callbacks.pending
 
 
 class ArrivalProfile:
@@ -173,6 +192,9 @@ class ArrivalProfile:
         if arrivals.calls is not None:
             expected = self.expected_calls(start, end)
             self._scale *= arrivals.calls / expected
+        elif arrivals.base_calls is not None:
+            expected = self.expected_calls(start, end, surges=False)
+            self._scale *= arrivals.base_calls / expected
         self.peak = max(self.rate_at_offset(t) for t in self._grid(start, end)) * 1.000001
 
     def _grid(self, start: float, end: float) -> list[float]:
@@ -181,7 +203,7 @@ class ArrivalProfile:
             marks.update(t for t in (s, e, s - 1e-6, e - 1e-6) if start <= t <= end)
         return sorted(marks)
 
-    def rate_at_offset(self, offset_s: float) -> float:
+    def rate_at_offset(self, offset_s: float, *, surges: bool = True) -> float:
         """Calls per second at `offset_s` seconds after the day's local midnight."""
         xs, ys = self._xs, self._ys
         t = offset_s % 86400.0
@@ -189,9 +211,10 @@ class ArrivalProfile:
         i = min(max(i, 0), len(xs) - 2)
         x0, x1 = xs[i], xs[i + 1]
         y = ys[i] + (ys[i + 1] - ys[i]) * ((t - x0) / (x1 - x0) if x1 > x0 else 0.0)
-        for s, e, factor in self._surges:
-            if s <= offset_s < e:
-                y *= factor
+        if surges:
+            for s, e, factor in self._surges:
+                if s <= offset_s < e:
+                    y *= factor
         return y * self._scale
 
     def next_arrival(self, rng: random.Random, after: float, end: float) -> float | None:
@@ -208,14 +231,14 @@ class ArrivalProfile:
             if rng.random() * peak < self.rate_at_offset(t):
                 return t
 
-    def expected_calls(self, start: float, end: float) -> float:
+    def expected_calls(self, start: float, end: float, *, surges: bool = True) -> float:
         """Integral of the rate over [start, end) (offsets in seconds), to one second."""
         total = 0.0
         step = 60.0
         t = start
         while t < end:
             width = min(step, end - t)
-            total += self.rate_at_offset(t + width / 2) * width
+            total += self.rate_at_offset(t + width / 2, surges=surges) * width
             t += width
         return total
 
@@ -228,7 +251,11 @@ class Simulation:
         self.centre = centre
         self.seed = scenario.seed if seed is None else seed
         self.rng = random.Random(self.seed)
-        self.kernel = CentreKernel.from_config(centre, mode=scenario.mode, keep_facts=False)
+        # Facts are kept only until `_feed` takes them for the callback ledger.
+        self.kernel = CentreKernel.from_config(centre, mode=scenario.mode, keep_facts=True)
+        self.callbacks = CallbackLedger()
+        self._talks = 0  # conversations bridged and not yet ended (calls and callbacks)
+        self._roster_plan = 0  # bumped when a mode switch replaces the roster's logins
         config = centre.config
         self.tz = ZoneInfo(config.centre.timezone)
         midnight = datetime.combine(scenario.day, datetime.min.time(), tzinfo=self.tz)
@@ -291,7 +318,7 @@ class Simulation:
             StartTimer: self._do_start_timer,
             CancelTimer: self._do_cancel_timer,
             HoldWithMusic: self._do_hold,
-            Announce: _ignore,
+            Announce: self._do_announce,
             RingSeat: self._do_ring,
             StopRinging: self._do_stop_ringing,
             Bridge: self._do_bridge,
@@ -309,7 +336,12 @@ class Simulation:
     def _feed(self, event: Any) -> None:
         self.totals.events += 1
         handlers = self._handlers
-        for command in self.kernel.handle(event):
+        kernel = self.kernel
+        commands = kernel.handle(event)
+        facts = kernel.take_facts()
+        if facts:
+            self.callbacks.apply_all(facts)
+        for command in commands:
             handler = handlers.get(type(command))
             if handler is None:
                 raise TypeError(f"the simulator cannot execute {type(command).__name__}")
@@ -325,23 +357,27 @@ class Simulation:
         heap = self._heap
         pop = heapq.heappop
         stop = self.stop
+        end = self.end
         while heap:
             when, _, action, arg = pop(heap)
             if when > stop:
                 break
             self.now = when
             action(arg)
-            if when >= self.end and not self._citizens and not self._calls_in_kernel():
+            if when >= end and self._all_settled():
                 break
         return SimulationResult(
             self.scenario, self.start, self.end, self.now, self.totals, self.kernel, self.tz,
             self.seed,
-            self._modes, self._logged_in_samples,
+            self._modes, self._logged_in_samples, self.callbacks, not self._all_settled(),
         )
 
-    def _calls_in_kernel(self) -> bool:
+    def _all_settled(self) -> bool:
+        """No citizen on the line, no call in the centre, no callback still to be made."""
+        if self._citizens or self._talks or self.callbacks.pending:
+            return False
         live = self.kernel.live_calls()
-        return any(live.values())
+        return not any(live.values())
 
     # --- citizens ---------------------------------------------------------------------
 
@@ -557,6 +593,31 @@ class Simulation:
             self._at(citizen.queued_at + citizen.patience, self._abandon,
                      (citizen, citizen.token))
 
+    def _do_announce(self, command: Announce) -> None:
+        """A queue announcement; one that offers a callback key may be taken up."""
+        key = command.callback_key
+        if key is None:
+            return
+        citizen = self._citizens.get(command.call_id)
+        if citizen is None or not citizen.waiting or citizen.done:
+            return
+        self.totals.callback_offers_heard += 1
+        if self.rng.random() >= self.scenario.citizens.callback_accept:
+            return
+        spoken = sum(self._prompt_length(p) for p in command.prompts) if command.prompts \
+            else _SPOKEN_ANNOUNCEMENT_S
+        # The hold token is left alone: the pending abandonment stays armed, and whichever
+        # comes first (hanging up, an agent, or the key) wins.
+        self._at(self.now + spoken + self._think(), self._press_callback_key,
+                 (citizen, citizen.token, key))
+
+    def _press_callback_key(self, arg: tuple[_Citizen, int, str]) -> None:
+        citizen, token, key = arg
+        if token != citizen.token or citizen.done or not citizen.waiting:
+            return  # answered, hung up or let out of the queue meanwhile
+        self.totals.callback_keys_pressed += 1
+        self._feed(DigitsReceived(citizen.call_id, key, self.now))
+
     def _abandon(self, arg: tuple[_Citizen, int]) -> None:
         citizen, token = arg
         if token != citizen.token or citizen.done or not citizen.waiting:
@@ -637,10 +698,12 @@ class Simulation:
             citizen.waiting = False
             citizen.talking = True
             citizen.token += 1  # no abandonment now
+        self._talks += 1
         self._at(self.now + self._talk(), self._talk_over, (command.call_id, command.agent_id))
 
     def _talk_over(self, arg: tuple[str, str]) -> None:
         call_id, agent_id = arg
+        self._talks -= 1
         citizen = self._citizens.pop(call_id, None)
         if citizen is not None:
             citizen.done = True
@@ -684,7 +747,7 @@ class Simulation:
         roster = config.rosters[roster_name]
         out: dict[str, list[tuple[float, float]]] = {}
         day = self.scenario.day
-        for offset in (-1, 0):
+        for offset in (-1, 0, 1):  # yesterday's night shift .. the drain after midnight
             on = day + timedelta(days=offset)
             base = datetime.combine(on, datetime.min.time(), tzinfo=self.tz).timestamp()
             for shift_name, agent_ids in roster.plan_for(on).items():
@@ -693,6 +756,8 @@ class Simulation:
                 finish = base + parse_hhmm(shift.end) * 60.0
                 if finish <= begin:
                     finish += 86400.0
+                if begin >= self.stop or finish <= self.start:
+                    continue
                 for agent_id in agent_ids:
                     out.setdefault(agent_id, []).append((begin, finish))
         return out
@@ -700,23 +765,30 @@ class Simulation:
     def _plan_agents(self) -> None:
         if self.scenario.agents.logins is Logins.ALL:
             for agent in self._agents.values():
-                self._at(self.start, self._login, (agent, math.inf, False))
+                self._at(self.start, self._login, (agent, math.inf, None))
             return
         self._plan_roster(self.scenario.mode, called_in=False)
 
     def _plan_roster(self, mode: str, *, called_in: bool) -> None:
-        """Log the roster's agents in for their shifts (called in: come in late, some)."""
+        """Log the roster's agents in for their shifts (called in: come in late, some).
+
+        The new plan replaces the old roster's logins still to come: after a switch to
+        emergency nobody turns up for a normal shift (they are on the emergency roster
+        or in the reserve). Agents at their seats stay until their shift ends.
+        """
         rng = self.rng
+        self._roster_plan += 1
+        plan = self._roster_plan
         share = self.scenario.agents.called_in_share
         for agent_id, intervals in self._roster_shifts(mode).items():
             agent = self._agents.get(agent_id)
             if agent is None:
                 continue
-            for begin, finish in intervals:
+            for begin, finish in sorted(intervals):
                 if finish <= self.now:
                     continue
-                if agent.logged_in:
-                    agent.leave_at = max(agent.leave_at, finish)
+                if agent.logged_in and begin <= agent.leave_at:
+                    agent.leave_at = max(agent.leave_at, finish)  # a shift that runs on
                     continue
                 if begin <= self.now:
                     if called_in and rng.random() >= share:
@@ -726,7 +798,7 @@ class Simulation:
                 else:
                     when = begin + self._login_delay()
                 if when < finish:
-                    self._at(when, self._login, (agent, finish, False))
+                    self._at(when, self._login, (agent, finish, plan))
         config = self.centre.config
         roster_name = config.modes[mode].roster if mode in config.modes else None
         if roster_name is not None:
@@ -736,10 +808,14 @@ class Simulation:
                 sim = _AgentSim(guest_id, (guest.skill,), guest.seat)
                 self._agents[guest_id] = sim
                 self._at(self.now + self._called_in_delay() if called_in else self.start,
-                         self._login, (sim, self.stop, False))
+                         self._login, (sim, self.stop, None))
 
-    def _login(self, arg: tuple[_AgentSim, float, bool]) -> None:
-        agent, leave_at, _ = arg
+    def _login(self, arg: tuple[_AgentSim, float, int | None]) -> None:
+        """Log in at a free seat until `leave_at`; `plan`: the roster plan that asked
+        (None: reserve or guest staff, called in for the rest of the day)."""
+        agent, leave_at, plan = arg
+        if plan is not None and plan != self._roster_plan:
+            return  # a shift of a roster that is no longer the active one
         if agent.logged_in:
             agent.leave_at = max(agent.leave_at, leave_at)
             return
@@ -809,8 +885,13 @@ class Simulation:
         self._plan_pause(agent)
 
     def _logout(self, agent: _AgentSim) -> None:
-        if not agent.logged_in or self.now < agent.leave_at:
-            return  # the shift was extended (a mode switch kept them on)
+        if not agent.logged_in:
+            return
+        if self.now < agent.leave_at:
+            # The shift was extended (a mode switch kept them on): leave at its new end.
+            if agent.leave_at < math.inf:
+                self._at(agent.leave_at, self._logout, agent)
+            return
         view = self.kernel.acd.seat(agent.agent_id)
         if view is not None and view.state in (SeatState.ON_CALL, SeatState.RINGING):
             self._at(self.now + _RETRY_BUSY_S, self._logout, agent)
@@ -839,7 +920,7 @@ class Simulation:
     def _reserve_login(self, agent: _AgentSim) -> None:
         agent.login_pending = False
         # Reserve staff stay for the rest of the simulated day.
-        self._login((agent, self.stop, False))
+        self._login((agent, self.stop, None))
 
     # --- supervisors ------------------------------------------------------------------
 

@@ -1,8 +1,12 @@
-"""KPIs of a simulated day, per hour and per mode, from the kernel's own statistics.
+"""KPIs of a simulated day, per hour, per mode and per queue, from the kernel's own facts.
 
-Every figure comes from the live statistics the kernel fed with the ACD's facts
+Call figures come from the live statistics the kernel fed with the ACD's facts
 (`hotline.queue.stats`), so the simulator reports exactly what the wallboard would show:
-calls are counted in the hour (and mode) they were offered to a queue.
+calls are counted in the hour (and mode) they were offered to a queue. Callback figures
+come from the simulator's ledger of the same facts (`hotline.simulation.callbacks`):
+requests, dials, connections, failed attempts and requests given up, each counted in
+the hour it happened, with the mean time from request to connection; requests still
+unsettled when the run stopped are listed by queue, never dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hotline.queue.stats import (
     SeatSegment,
     summarise,
 )
+from hotline.simulation.callbacks import CallbackOrigin, CallbackOutcome, CallbackRecord
 from hotline.simulation.engine import SimulationResult
 
 
@@ -38,10 +43,28 @@ class KpiRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRow:
+    """Callback work in a period: each event counted in the period it happened in."""
+
+    label: str
+    mode: str
+    requested: int
+    dialled: int  # dial attempts placed
+    completed: int  # citizens connected to an agent
+    failed: int  # dial attempts that failed (no answer, busy)
+    gave_up: int  # requests ended without a connection
+    mean_time_to_callback_s: float | None  # request -> connection, over `completed`
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     hours: tuple[KpiRow, ...]
     modes: tuple[KpiRow, ...]
     day: KpiRow
+    queues: tuple[KpiRow, ...] = ()  # per queue of first offer and mode
+    callback_hours: tuple[CallbackRow, ...] = ()
+    callback_modes: tuple[CallbackRow, ...] = ()
+    callback_day: CallbackRow | None = None
 
 
 def _mode_at(modes: Sequence[tuple[float, str]], at: float) -> str:
@@ -109,6 +132,30 @@ def _row(label: str, mode: str, calls: list[CallRecord], handled: list[HandledCa
     )
 
 
+def _callback_row(label: str, mode: str, records: Iterable[CallbackRecord],
+                  spans: list[tuple[float, float]], last: float) -> CallbackRow:
+    """`last`: the end of the whole report; something at that very moment (the run stops
+    on the event that settles the last request) belongs to the span that ends there."""
+    def inside(at: float | None) -> bool:
+        return at is not None and any(lo <= at < hi or at == hi == last for lo, hi in spans)
+
+    requested = dialled = failed = gave_up = 0
+    waits: list[float] = []
+    for record in records:
+        requested += inside(record.requested_at)
+        dialled += sum(1 for at in record.dials if inside(at))
+        failed += sum(1 for at in record.failures if inside(at))
+        if inside(record.settled_at):
+            if record.outcome is CallbackOutcome.COMPLETED:
+                wait = record.time_to_callback_s
+                assert wait is not None
+                waits.append(wait)
+            else:
+                gave_up += 1
+    mean = sum(waits) / len(waits) if waits else None
+    return CallbackRow(label, mode, requested, dialled, len(waits), failed, gave_up, mean)
+
+
 def build_report(result: SimulationResult) -> Report:
     stats = result.kernel.stats
     calls = stats.calls()
@@ -152,7 +199,28 @@ def build_report(result: SimulationResult) -> Report:
         mode_rows.append(_row(mode, mode, in_mode, done, seat_time, spans, now, samples))
     day = _row("day", "all", calls, handled, seat_time, [(result.start, end_all)], now,
                samples)
-    return Report(tuple(hours), tuple(mode_rows), day)
+    # Per queue and mode: where the priorities show (epidemic first in an emergency).
+    queue_rows = []
+    for mode, spans in spans_by_mode.items():
+        in_mode = [c for c in calls if any(lo <= c.queued_at < hi for lo, hi in spans)]
+        for queue in sorted({c.queue for c in in_mode}):
+            mine = [c for c in in_mode if c.queue == queue]
+            done = [h for h in handled if h.queue == queue
+                    and any(lo <= h.ended_at < hi for lo, hi in spans)]
+            queue_rows.append(KpiRow(queue, mode, summarise(mine, done), None,
+                                     _max_wait(mine, now), None))
+    records = list(result.callbacks.records.values())
+    cb_hours = tuple(
+        _callback_row(row.label, row.mode, records, [span], end_all)
+        for row, span in zip(hours, itertools.pairwise(hour_edges), strict=True)
+    )
+    cb_modes = tuple(
+        _callback_row(mode, mode, records, spans, end_all)
+        for mode, spans in spans_by_mode.items()
+    )
+    cb_day = _callback_row("day", "all", records, [(result.start, end_all)], end_all)
+    return Report(tuple(hours), tuple(mode_rows), day, tuple(queue_rows), cb_hours, cb_modes,
+                  cb_day)
 
 
 def _pct(value: float | None) -> str:
@@ -183,10 +251,41 @@ def _line(row: KpiRow) -> str:
 
 
 def _callback_line(result: SimulationResult) -> str:
-    cb = result.kernel.stats.callbacks()
+    records = result.callbacks.records.values()
+    origins = {origin: 0 for origin in CallbackOrigin}
+    for record in records:
+        origins[record.origin] += 1
+    t = result.totals
+    unsettled: dict[str, int] = {}
+    for record in records:
+        if record.outcome is CallbackOutcome.PENDING:
+            unsettled[record.queue] = unsettled.get(record.queue, 0) + 1
+    text = (
+        f"callback requests {len(records)} (chosen in the IVR {origins[CallbackOrigin.IVR]}, "
+        f"offer accepted while waiting {origins[CallbackOrigin.OFFER]} of "
+        f"{t.callback_offers_heard} offers heard, let out of the queue "
+        f"{origins[CallbackOrigin.QUEUE_EXIT]}); unsettled at the end "
+        f"{result.unsettled_callbacks}"
+    )
+    if unsettled:
+        text += " (" + ", ".join(f"{q} {n}" for q, n in sorted(unsettled.items())) + ")"
+    if result.cut_off:
+        text += "; the drain bound stopped the run"
+    return text
+
+
+_CB_HEADER = (
+    f"{'period':<8} {'mode':<18} {'requested':>9} {'dialled':>7} {'connected':>9} "
+    f"{'failed':>6} {'gave up':>7} {'mean time to callback':>21}"
+)
+
+
+def _cb_line(row: CallbackRow) -> str:
+    mean = row.mean_time_to_callback_s
+    wait = "-" if mean is None else f"{mean / 60:6.1f} min"
     return (
-        f"callback requests {cb.requested}: connected {cb.completed}, "
-        f"given up {cb.gave_up}, still pending at the end {cb.pending}"
+        f"{row.label:<8} {row.mode:<18} {row.requested:>9} {row.dialled:>7} "
+        f"{row.completed:>9} {row.failed:>6} {row.gave_up:>7} {wait:>21}"
     )
 
 
@@ -216,6 +315,27 @@ def format_report(result: SimulationResult, report: Report | None = None) -> str
         *(_line(row) for row in report.modes),
         _line(report.day),
     ]
+    if report.queues:
+        lines += [
+            "",
+            "per queue and mode (queue of first offer; AHT of conversations served there)",
+            _HEADER.replace("period  ", "queue   "),
+            *(_line(row) for row in report.queues),
+        ]
+    if report.callback_day is not None and report.callback_day.requested:
+        lines += [
+            "",
+            "callbacks per hour (each counted when it happened; connected = citizen and "
+            "agent talking)",
+            _CB_HEADER,
+            *(_cb_line(row) for row in report.callback_hours
+              if row.requested or row.dialled or row.gave_up),
+            "",
+            "callbacks per mode",
+            _CB_HEADER,
+            *(_cb_line(row) for row in report.callback_modes),
+            _cb_line(report.callback_day),
+        ]
     changes = result.kernel.stats.mode_changes
     if changes:
         lines.append("")

@@ -148,6 +148,9 @@ class Arrivals(_Model):
     """Calls per hour by local time of day (linear between points), surges, line mix."""
 
     calls: float | None = Field(default=None, gt=0)  # scale so the day expects this many
+    # Or: scale so the day *without its surges* expects this many (a normal day's volume);
+    # the surges then come on top, as they do in a real emergency.
+    base_calls: float | None = Field(default=None, gt=0)
     profile: dict[ClockTime, float] = Field(min_length=1)
     surges: tuple[Surge, ...] = ()
     lines: dict[str, float] = Field(min_length=1)  # dialled line -> weight
@@ -161,6 +164,9 @@ class Arrivals(_Model):
             raise ValueError("the profile has no calls at all")
         if any(weight <= 0 for weight in self.lines.values()):
             raise ValueError("line weights must be > 0")
+        if self.calls is not None and self.base_calls is not None:
+            raise ValueError("give `calls` (the whole day) or `base_calls` (the day without "
+                             "surges), not both")
         return self
 
 
@@ -172,6 +178,9 @@ class Citizens(_Model):
     record_s: Dist = _Dist(dist=DistKind.UNIFORM, min=15, max=60)
     callback_answer: float = Field(default=0.85, ge=0, le=1)
     callback_answer_s: Dist = _Dist(dist=DistKind.UNIFORM, min=3, max=15)
+    # Share of waiting callers who press the offered key when a queue announcement offers
+    # a callback (`Announce.callback_key`); asked again at every such announcement.
+    callback_accept: float = Field(default=0.0, ge=0, le=1)
     answers: dict[str, tuple[Answer, ...]] = {}  # prompt id heard last -> what they do
 
 
@@ -214,7 +223,9 @@ class Scenario(_Model):
     day: dt.date
     start: ClockTime = "00:00"
     end: ClockTime = "24:00"
-    drain_s: float = Field(default=3600, ge=0)  # after `end`: no new calls, the rest finish
+    # After `end` no new calls arrive; the run goes on until every call and every callback
+    # request is settled, or for at most this long (what is left is reported, not dropped).
+    drain_s: float = Field(default=3600, ge=0)
     seed: int = 1
     mode: str = "normal"  # the centre's mode at the start
     arrivals: Arrivals

@@ -52,7 +52,7 @@ def test_chosen_callback_keeps_the_place_agent_first() -> None:
         call(h, cid, caller=f"1380000000{cid[-1]}")
         h.advance(1)
     out = h.feed(CallbackChosen("c2", h.now))
-    assert Hangup("c2", "callback") in out.commands
+    assert Hangup("c2", "callback-registered") in out.commands
     (exited,) = h.of(CallExited)
     assert (exited.call_id, exited.action, exited.reason) == ("c2", "callback", "caller-choice")
     (requested,) = h.of(CallbackRequested)

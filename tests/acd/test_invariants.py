@@ -6,14 +6,14 @@ import os
 from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from acd.builders import seat_of
 from hotline.agents.directory import Agent
 from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import DialCitizen, Enqueue, RingSeat
+from hotline.centre.commands import DialCitizen, Enqueue, RingSeat, StopRinging
 from hotline.centre.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -24,11 +24,12 @@ from hotline.centre.events import (
     CallbackFailed,
     CallEnded,
     CallerHungUp,
+    DigitsReceived,
     ModeSwitched,
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.acd import Acd, AcdOutput
+from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
 from hotline.queue.errors import AcdError
 from hotline.queue.facts import (
     CALL_OUTCOMES,
@@ -36,7 +37,9 @@ from hotline.queue.facts import (
     CallbackCompleted,
     CallbackGaveUp,
     CallbackRequested,
+    CallExited,
     CallQueued,
+    RingNoAnswer,
     SeatStateChanged,
 )
 from hotline.queue.harness import AcdHarness
@@ -118,6 +121,8 @@ class AcdMachine(RuleBasedStateMachine):
         self.h = CheckedHarness(acd, self.order)
         self.n = 0
         self.rung: dict[str, str] = {}  # agent → call it rings for
+        self.callers: dict[str, str] = {}
+        self.lapsed: list[tuple[str, str]] = []  # (agent, call) rings the guard gave up
         self.bridged: Counter[str] = Counter()
 
     # --- helpers ----------------------------------------------------------------------
@@ -141,6 +146,10 @@ class AcdMachine(RuleBasedStateMachine):
         self._track(out)
 
     def _track(self, out: AcdOutput) -> None:
+        self.lapsed.extend(
+            (f.agent_id, f.call_id) for f in out.facts
+            if isinstance(f, RingNoAnswer) and f.cause == NO_REPORT
+        )
         for command in out.commands:
             if isinstance(command, RingSeat):
                 self.rung[command.agent_id] = command.call_id
@@ -169,6 +178,7 @@ class AcdMachine(RuleBasedStateMachine):
         call_id = f"c{self.n}"
         self.order[call_id] = self.n
         self.order[call_id + ".cb"] = self.n  # a callback keeps the caller's place
+        self.callers[call_id] = caller
         out = self.h.enqueue(Enqueue(call_id, queue, priority, (), tuple(tags)), caller=caller)
         self._track(out)
 
@@ -241,6 +251,53 @@ class AcdMachine(RuleBasedStateMachine):
         live = self._live_calls()
         if live:
             self._try(CallbackChosen(data.draw(st.sampled_from(live)), self.h.now))
+
+    @rule(data=st.data(), digits=st.sampled_from(["1", "1", "2", "#", "11"]))
+    def press_key(self, data: st.DataObject, digits: str) -> None:
+        """Keys on hold: the callback key books a callback; anything else changes nothing."""
+        live = self._live_calls()
+        if not live:
+            return
+        call_id = data.draw(st.sampled_from(live))
+        views = [
+            w for q in ("general", "tax") for w in self.h.acd.queue_view(q, self.h.now).waiting
+        ]
+        waiting = any(w.id == call_id and w.state is EntryState.WAITING for w in views)
+        before = self._snapshot()
+        out = self.h.feed(DigitsReceived(call_id, digits, self.h.now))
+        self._track(out)
+        if digits == "1" and waiting and self.callers[call_id]:
+            # Both queues offer callbacks: the call ends, a request takes its place.
+            event("callback key booked a callback")
+            assert not self.h.acd.knows(call_id)
+            exited = [f for f in out.facts if isinstance(f, CallExited)]
+            assert [(f.call_id, f.action, f.reason) for f in exited] == [
+                (call_id, "callback", "caller-choice")
+            ]
+            assert any(isinstance(f, CallbackRequested) for f in out.facts)
+        else:
+            assert out.facts == () and self._snapshot() == before
+
+    @rule(data=st.data(), answered=st.booleans())
+    def late_ring_report(self, data: st.DataObject, answered: bool) -> None:
+        """The driver's report for a ring the guard already gave up finally arrives."""
+        if not self.lapsed:
+            return
+        agent, call_id = self.lapsed.pop(data.draw(st.integers(0, len(self.lapsed) - 1)))
+        seat = self.h.acd.seat(agent)
+        if seat is not None and seat.state is SeatState.RINGING and seat.call_id == call_id:
+            return  # rung again for the same call: a report now is about the new ring
+        before = self._snapshot()
+        report = (SeatAnswered if answered else SeatNoAnswer)(agent, call_id, self.h.now)
+        try:
+            out = self.h.feed(report)
+        except AcdError:
+            assert self._snapshot() == before  # that pair was rung again and settled since
+            return
+        event("late ring report settled")
+        assert out.facts == () and self._snapshot() == before
+        assert all(isinstance(c, StopRinging) for c in out.commands)
+        assert len(out.commands) == (1 if answered else 0)
 
     @rule(data=st.data(), answered=st.booleans())
     def callback_result(self, data: st.DataObject, answered: bool) -> None:

@@ -23,7 +23,8 @@ from hotline.centre.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.acd import Acd, AcdOutput
+from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
+from hotline.queue.facts import RingNoAnswer
 from hotline.queue.harness import AcdHarness
 from hotline.queue.rules import QueueRules
 
@@ -45,6 +46,9 @@ class QueueOrderModel(RuleBasedStateMachine):
         self.n = 0
 
     def _apply(self, out: AcdOutput) -> None:
+        for fact in out.facts:
+            if isinstance(fact, RingNoAnswer) and fact.cause == NO_REPORT:
+                self.waiting.add(fact.call_id)  # the ring guard gave up: back at its place
         for command in out.commands:
             if isinstance(command, RingSeat):
                 head = min(self.waiting, key=self.rank.__getitem__)
@@ -96,7 +100,7 @@ class QueueOrderModel(RuleBasedStateMachine):
             self.waiting.discard(cid)
             self._apply(self.h.feed(CallerHungUp(cid, self.h.now)))
 
-    @rule(seconds=st.sampled_from([1.0, 30.0]))
+    @rule(seconds=st.sampled_from([1.0, 10.0, 30.0]))
     def wait(self, seconds: float) -> None:
         for out in self.h.advance(seconds):
             self._apply(out)

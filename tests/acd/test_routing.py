@@ -37,6 +37,7 @@ from hotline.queue.facts import (
 from hotline.queue.harness import AcdHarness
 from hotline.queue.rules import (
     AnnounceRule,
+    CallbackRule,
     ExpansionStep,
     OverflowRule,
     QueueRules,
@@ -164,6 +165,7 @@ def test_skill_expansion_over_waiting_time() -> None:
     assert rings(h) == []
     h.advance(0.1)
     assert rings(h) == [("c1", "junior")]  # the longest waiter widens first
+    h.feed(SeatAnswered("junior", "c1", h.now))
     h.advance(59.9)
     assert rings(h) == [("c1", "junior")]
     h.advance(0.1)  # c2 has waited 90 s: any agent
@@ -277,7 +279,7 @@ def test_ring_no_answer_requeues_at_original_place_and_pauses_seat() -> None:
         h.advance(1)
     login_ready(h, "a1")
     assert rings(h) == [("c1", "a1")]
-    h.advance(20)
+    h.advance(15)  # the ring timeout: the driver reports
     h.feed(SeatNoAnswer("a1", "c1", h.now))
     assert h.acd.position("c1") == 1
     assert [h.acd.position(c) for c in ("c1", "c2", "c3")] == [1, 2, 3]
@@ -286,6 +288,7 @@ def test_ring_no_answer_requeues_at_original_place_and_pauses_seat() -> None:
     assert h.of(RingNoAnswer)[0].agent_id == "a1"
     login_ready(h, "a2")
     assert rings(h)[-1] == ("c1", "a2")
+    h.feed(SeatAnswered("a2", "c1", h.now))
     h.advance(60)  # the no-answer pause has a limit: the seat comes back by itself
     assert seat_of(h, "a1").state is SeatState.RINGING
     assert rings(h)[-1] == ("c2", "a1")
@@ -304,22 +307,44 @@ def test_caller_hangs_up_while_ringing() -> None:
 
 
 def test_announcements_position_and_expected_wait() -> None:
-    q = QueueRules("general", announce=AnnounceRule(first_after_s=30, every_s=60))
+    q = QueueRules("general", announce=AnnounceRule(first_after_s=30, every_s=60),
+                   callback=CallbackRule(enabled=True))
     h = centre([q], [agent("a1")])
     call(h, "c1")
     h.advance(30)
-    # nobody staffed: position yes, expected wait unknown (never 0)
-    assert h.of(Announce) == [Announce("c1", 1, None)]
+    # nobody staffed: position yes, expected wait unknown (never 0); a withheld number
+    # cannot be called back, so no offer
+    [first] = h.of(Announce)
+    assert (first.position, first.expected_wait_s, first.callback_key) == (1, None, None)
+    assert [(p.id, p.text) for p in first.prompts] == [
+        ("queue.position", "您目前排在第1位，请耐心等待。"),
+        ("queue.wait_unknown", "目前坐席全忙，请您耐心等待。"),
+    ]
     login_ready(h, "a1")
     h.feed(SeatAnswered("a1", "c1", h.now))
-    call(h, "c2")
-    call(h, "c3")
+    call(h, "c2", caller="13800000002")
+    call(h, "c3", caller="13800000003")
     h.advance(30)
     announced = {a.call_id: a for a in h.of(Announce)}
-    assert announced["c2"] == Announce("c2", 1, 180.0)
-    assert announced["c3"] == Announce("c3", 2, 360.0)
+    assert (announced["c2"].position, announced["c2"].expected_wait_s) == (1, 180.0)
+    assert (announced["c3"].position, announced["c3"].expected_wait_s) == (2, 360.0)
+    assert announced["c3"].callback_key == "1"
+    assert [(p.id, p.text) for p in announced["c3"].prompts] == [
+        ("queue.position", "您目前排在第2位，请耐心等待。"),
+        ("queue.expected_wait", "预计等待约6分钟。"),
+        ("queue.callback_offer", "如需回电，请按1。"),
+    ]
     h.advance(60)
     assert len([a for a in h.of(Announce) if a.call_id == "c3"]) == 2
+
+
+def test_announcement_leaves_out_what_the_queue_does_not_announce() -> None:
+    q = QueueRules("general", announce=AnnounceRule(30, 60, position=False, expected_wait=False),
+                   callback=CallbackRule(enabled=False))
+    h = centre([q], [agent("a1")])
+    call(h, "c1", caller="13800000001")
+    h.advance(30)
+    assert h.of(Announce) == [Announce("c1", None, None, (), None)]
 
 
 def test_expected_wait_learns_from_recent_handle_times() -> None:

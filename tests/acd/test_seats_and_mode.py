@@ -165,7 +165,7 @@ def test_guest_seat_with_dedicated_skill() -> None:
 
 def test_roster_guest_skills_are_used_at_login() -> None:
     shifts = {"day": Shift("day", time(8), time(18))}
-    monday = RosterDay({"day": ("a1",)}, guests={"boss": ("leader",)})
+    monday = RosterDay({"day": ("a1",)}, guests={"boss": {"leader": 5}})
     roster = Roster("normal", shifts, {0: monday})
     q = QueueRules("leader", skills=("leader",), announce=None)
     h = centre([q], [agent("a1")], rosters={"normal": roster})

@@ -66,7 +66,8 @@ def test_sample_roster_plans_by_day(sample: Centre) -> None:
     assert normal.plan_for(monday) == normal.daily
     assert normal.plan_for(saturday) == normal.days["sat"]
     assert normal.plan_for(dt.date(2026, 10, 1)) == normal.days["2026-10-01"]
-    assert sample.shifts["night"].range.overnight is False
+    assert sample.shifts["evening"].range.overnight is False  # 15:00-23:00
+    assert sample.shifts["night"].range.overnight is True  # 23:00-07:00
     assert sample.shifts["long_night"].range.overnight is True
 
 

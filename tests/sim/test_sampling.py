@@ -38,7 +38,7 @@ def test_duration_samplers_have_the_declared_mean_and_spread(
 
 
 def test_profile_is_scaled_to_the_expected_day_and_thinning_follows_it() -> None:
-    scenario, config_dir = load_scenario(ROOT / "scenarios" / "emergency_day.yaml")
+    scenario, config_dir = load_scenario(ROOT / "scenarios" / "emergency_day_90k.yaml")
     sim = Simulation(scenario, load_centre(config_dir))
     profile = sim.profile
     assert profile.expected_calls(0, 86_400) == pytest.approx(90_000, rel=1e-3)
@@ -67,3 +67,22 @@ def test_profile_validation_rejects_an_empty_day() -> None:
 
     with pytest.raises(ValueError, match="no calls"):
         Arrivals(profile={"09:00": 0}, lines={"12345": 1})
+
+
+def test_base_calls_scale_the_day_without_its_surges() -> None:
+    # The emergency day: a normal day's 6,000 calls, then the surge on top of them.
+    scenario, config_dir = load_scenario(ROOT / "scenarios" / "emergency_day.yaml")
+    assert scenario.arrivals.base_calls == 6000 and scenario.arrivals.calls is None
+    profile = Simulation(scenario, load_centre(config_dir)).profile
+    assert profile.expected_calls(0, 86_400, surges=False) == pytest.approx(6000, rel=1e-3)
+    before = profile.expected_calls(0, 10 * 3600)
+    after = profile.expected_calls(10 * 3600, 86_400)
+    assert after == pytest.approx(3 * profile.expected_calls(10 * 3600, 86_400, surges=False))
+    assert 13_000 < before + after < 17_000
+
+
+def test_calls_and_base_calls_exclude_each_other() -> None:
+    from hotline.simulation.scenario import Arrivals
+
+    with pytest.raises(ValueError, match="not both"):
+        Arrivals(profile={"09:00": 1}, lines={"12345": 1}, calls=10, base_calls=10)

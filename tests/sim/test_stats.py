@@ -157,8 +157,8 @@ def test_statistics_equal_a_recount_from_the_fact_log(log: tuple[list[AcdFact], 
     stats = LiveStats(timezone=TZ)
     stats.apply_all(facts)
     snap = stats.snapshot(now)
-    midnight = {"hour": 0, "minute": 0, "second": 0, "microsecond": 0}
-    day = datetime.fromtimestamp(now, TZ).replace(**midnight).timestamp()
+    local = datetime.fromtimestamp(now, TZ)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     scopes = [("centre", "", snap.centre)]
     scopes += [("queue", k, v) for k, v in snap.queues.items()]
     scopes += [("line", k, v) for k, v in snap.lines.items()]
