@@ -21,26 +21,42 @@ class FrameSplitter:
     def __init__(self, encoding: AudioEncoding = AudioEncoding.SLIN16) -> None:
         self.encoding = encoding
         self._pending_encoded = b""  # an odd byte of 16-bit input
-        self._pending_linear = bytearray()
+        self._pending_linear = b""  # less than one frame of decoded audio
+
+    def push_block(self, chunk: bytes) -> bytes:
+        """Add a chunk; return every complete frame now available as one block.
+
+        The block is 16-bit LE linear audio, a whole number of 20 ms frames (maybe none).
+        Chunks that arrive frame-aligned (the usual RTP case) are decoded with no
+        further copy; only the few bytes of a partial frame are carried over.
+        """
+        data = bytes(chunk) if not isinstance(chunk, bytes) else chunk
+        if self._pending_encoded:
+            data = self._pending_encoded + data
+        odd = len(data) % self.encoding.bytes_per_sample
+        self._pending_encoded = data[len(data) - odd :]
+        linear = to_linear(data[: len(data) - odd] if odd else data, self.encoding)
+        if self._pending_linear:
+            linear = self._pending_linear + linear
+        whole = len(linear) - len(linear) % FRAME_BYTES
+        self._pending_linear = linear[whole:]
+        return linear if whole == len(linear) else linear[:whole]
 
     def push(self, chunk: bytes) -> list[bytes]:
         """Add a chunk; return the complete 20 ms frames (16-bit LE linear) now available."""
-        data = self._pending_encoded + chunk
-        usable = len(data) - len(data) % self.encoding.bytes_per_sample
-        self._pending_encoded = data[usable:]
-        self._pending_linear += to_linear(data[:usable], self.encoding)
-        whole = len(self._pending_linear) - len(self._pending_linear) % FRAME_BYTES
-        if whole == 0:
-            return []
-        block = bytes(self._pending_linear[:whole])
-        del self._pending_linear[:whole]
-        return [block[i : i + FRAME_BYTES] for i in range(0, whole, FRAME_BYTES)]
+        block = self.push_block(chunk)
+        return [block[i : i + FRAME_BYTES] for i in range(0, len(block), FRAME_BYTES)]
+
+    @property
+    def held_bytes(self) -> int:
+        """Decoded bytes waiting for the rest of their frame."""
+        return len(self._pending_linear)
 
     def flush(self) -> list[bytes]:
         """The held partial frame, padded with silence (a dangling odd byte is dropped)."""
         self._pending_encoded = b""
         if not self._pending_linear:
             return []
-        frame = bytes(self._pending_linear).ljust(FRAME_BYTES, b"\0")
-        self._pending_linear.clear()
+        frame = self._pending_linear.ljust(FRAME_BYTES, b"\0")
+        self._pending_linear = b""
         return [frame]

@@ -7,6 +7,14 @@ Vosk's endpoint, the maximum length, or the end of the audio); or `NoSpeech` whe
 nothing was said in time. Time is the audio's own: 20 ms per frame from `started_at`,
 so the same audio always gives the same events. Calls must not overlap (the service
 runs each stream's chunks one at a time on a worker thread).
+
+Every decision of our own (barge-in, end of speech, timeouts) is taken per 20 ms frame.
+Only the audio handed to Vosk is batched: it is fed every `decode_every` frames of the
+stream (100 ms by default, counted from the stream's start, so the batches do not
+depend on how the audio was chunked) and whenever a result is needed. Vosk's work per
+call has a fixed part, and a stream's frames fed one by one spend it fifty times a
+second. The price: Vosk's own endpoint and the partial guesses are seen at 100 ms
+steps instead of 20 ms.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from hotline.asr.events import (
     UtteranceTimedOut,
     WordTiming,
 )
-from hotline.asr.frames import FRAME_MS, FrameSplitter
+from hotline.asr.frames import FRAME_BYTES, FRAME_MS, FrameSplitter
 from hotline.asr.g711 import AudioEncoding
 from hotline.asr.grammar import GrammarPlan
 from hotline.asr.pool import VoskRecognizer
@@ -35,6 +43,7 @@ from hotline.asr.vocabulary import UNKNOWN_TOKENS
 from hotline.centre.commands import Recognize
 
 _FRAME_S = FRAME_MS / 1000
+DECODE_EVERY_FRAMES = 5  # feed Vosk 100 ms at a time
 
 
 class StreamState(Enum):
@@ -87,7 +96,10 @@ class SpeechStream:
         encoding: AudioEncoding = AudioEncoding.SLIN16,
         grammar: GrammarPlan | None = None,
         vad: EnergyVad | None = None,
+        decode_every: int = DECODE_EVERY_FRAMES,
     ) -> None:
+        if decode_every < 1:
+            raise ValueError("SpeechStream decode_every must be at least 1 frame")
         self.call_id = call_id
         self.started_at = started_at
         self.limits = limits
@@ -103,6 +115,14 @@ class SpeechStream:
         self._silent_run = 0
         self._speech_start = 0  # frame index where the current speech began
         self._last_partial = ""
+        self._next_partial = 0  # frame count at which the next partial guess is due
+        self.decode_every = decode_every
+        # Audio heard but not yet given to Vosk: bytes carried over from earlier calls,
+        # then the current block from `_block_fed` to `_block_heard`.
+        self._carry = b""
+        self._block = b""
+        self._block_fed = 0
+        self._block_heard = 0
         self._onset = _frames(limits.onset_s)
         self._end_silence = _frames(limits.end_silence_s)
         self._no_speech = _frames(limits.no_speech_timeout_s)
@@ -139,33 +159,55 @@ class SpeechStream:
         Audio after the stream finished is ignored (it is still in flight from the
         network when the result is reported).
         """
-        events: list[SpeechEvent] = []
         if self._state is StreamState.FINISHED:
-            return events
-        for frame in self._splitter.push(chunk):
-            events.extend(self._step(frame))
-            if self.finished:
-                break
-        return events
+            return []
+        return self._hear(self._splitter.push_block(chunk))
 
     def finish(self) -> list[SpeechEvent]:
         """The audio ended (hang-up, stream closed): report what was said, if anything."""
         if self._state is StreamState.FINISHED:
             return []
-        events: list[SpeechEvent] = []
-        for frame in self._splitter.flush():
-            events.extend(self._step(frame))
+        events = self._hear(b"".join(self._splitter.flush()))
         if self.finished:
             return events
+        self._decode()
         return events + self._conclude(
             _parse(self._recognizer.FinalResult()), EndOfUtterance.END_OF_AUDIO, give_up=True
         )
 
-    def _step(self, frame: bytes) -> list[SpeechEvent]:
+    def _hear(self, block: bytes) -> list[SpeechEvent]:
+        """Run whole frames of linear audio through the detector and the state machine."""
+        events: list[SpeechEvent] = []
+        if not block:
+            return events
+        self._block, self._block_fed, self._block_heard = block, 0, 0
+        for voiced in self._vad.voiced_frames(block):
+            self._block_heard += FRAME_BYTES
+            events.extend(self._step(voiced))
+            if self.finished:
+                break
+        if not self.finished and self._block_fed < self._block_heard:
+            # Less than a batch left over: it goes to Vosk with the next frames.
+            self._carry += block[self._block_fed : self._block_heard]
+        self._block = b""
+        return events
+
+    def _decode(self) -> bool:
+        """Give Vosk every frame heard so far; True when Vosk detected an endpoint."""
+        block, start, end = self._block, self._block_fed, self._block_heard
+        if start == end and not self._carry:
+            return False
+        data = block if start == 0 and end == len(block) else block[start:end]
+        if self._carry:
+            data, self._carry = self._carry + data, b""
+        self._block_fed = end
+        return bool(self._recognizer.AcceptWaveform(data))
+
+    def _step(self, voiced: bool) -> list[SpeechEvent]:
         index = self._frames_heard
         self._frames_heard += 1
-        voiced = self._vad.is_voiced(frame)
-        endpoint = bool(self._recognizer.AcceptWaveform(frame))
+        decoded = self._frames_heard % self.decode_every == 0
+        endpoint = self._decode() if decoded else False
         if voiced:
             self._voiced_run += 1
             self._silent_run = 0
@@ -173,38 +215,46 @@ class SpeechStream:
             self._voiced_run = 0
             self._silent_run += 1
         if self._state is StreamState.LISTENING:
-            return self._listening(index, endpoint)
-        return self._speaking(endpoint)
+            return self._listening(index, endpoint, decoded)
+        return self._speaking(endpoint, decoded)
 
-    def _listening(self, index: int, endpoint: bool) -> list[SpeechEvent]:
+    def _final_result(self) -> dict[str, Any]:
+        self._decode()  # the frames since the last batch belong to the result
+        return _parse(self._recognizer.FinalResult())
+
+    def _listening(self, index: int, endpoint: bool, decoded: bool) -> list[SpeechEvent]:
         if self._voiced_run >= self._onset:
             self._speech_start = index + 1 - self._voiced_run
+            self._next_partial = self._speech_start + self._partial_every
             self._set_state(StreamState.SPEAKING)
             began = SpeechBegan(
                 self.call_id, self._at(self._speech_start), self._speech_start * _FRAME_S
             )
-            return [began, *self._speaking(endpoint)]
+            return [began, *self._speaking(endpoint, decoded)]
         if endpoint:
             result = _parse(self._recognizer.Result())
             if result.get("text"):  # words our detector missed (a quiet speaker)
                 return self._conclude(result, EndOfUtterance.ENDPOINT)
         if self._frames_heard >= self._no_speech:
-            result = _parse(self._recognizer.FinalResult())
-            return self._conclude(result, EndOfUtterance.NO_SPEECH_TIMEOUT, give_up=True)
+            return self._conclude(
+                self._final_result(), EndOfUtterance.NO_SPEECH_TIMEOUT, give_up=True
+            )
         return []
 
-    def _speaking(self, endpoint: bool) -> list[SpeechEvent]:
+    def _speaking(self, endpoint: bool, decoded: bool) -> list[SpeechEvent]:
         if endpoint:
             return self._conclude(_parse(self._recognizer.Result()), EndOfUtterance.ENDPOINT)
         if self._frames_heard - self._speech_start >= self._max_utterance:
             timed_out = UtteranceTimedOut(
                 self.call_id, self._at(self._frames_heard), self.limits.max_utterance_s
             )
-            result = _parse(self._recognizer.FinalResult())
+            result = self._final_result()
             return [timed_out, *self._conclude(result, EndOfUtterance.MAX_LENGTH, give_up=True)]
         if self._silent_run >= self._end_silence:
-            return self._conclude(_parse(self._recognizer.FinalResult()), EndOfUtterance.SILENCE)
-        if (self._frames_heard - self._speech_start) % self._partial_every == 0:
+            return self._conclude(self._final_result(), EndOfUtterance.SILENCE)
+        # A partial guess only where Vosk was just fed: asking costs a decode of its own.
+        if decoded and self._frames_heard >= self._next_partial:
+            self._next_partial = self._frames_heard + self._partial_every
             partial = str(_parse(self._recognizer.PartialResult()).get("partial", ""))
             if partial and partial != self._last_partial:
                 self._last_partial = partial

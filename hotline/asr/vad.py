@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotline.asr.frames import FRAME_SAMPLES
+
 _FULL_SCALE = 32768.0
 _SILENT_DBFS = -100.0  # the level of digital silence (log of zero)
 
@@ -25,15 +27,33 @@ class VadSettings:
     floor_fall_rate: float = 0.3  # ...and falls quickly towards quieter frames
 
 
-def frame_level_dbfs(frame: bytes) -> float:
-    """RMS level of 16-bit little-endian PCM, in dB relative to full scale."""
-    samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
-    if samples.size == 0:
-        return _SILENT_DBFS
-    rms = math.sqrt(float(np.dot(samples, samples)) / samples.size)
+def frame_levels_dbfs(block: bytes, frame_samples: int = FRAME_SAMPLES) -> list[float]:
+    """RMS level of each consecutive frame of 16-bit little-endian PCM, in dBFS.
+
+    One numpy pass for a whole block of frames, so a batch of audio costs one call
+    rather than one per 20 ms frame. `block` must hold whole frames.
+    """
+    samples = np.frombuffer(block, dtype="<i2").astype(np.int64)
+    if samples.size % frame_samples:
+        raise ValueError(f"{samples.size} samples are not whole {frame_samples}-sample frames")
+    # Integer sums of squares are exact: a frame's level does not depend on its block.
+    energies: list[int] = (samples * samples).reshape(-1, frame_samples).sum(axis=1).tolist()
+    return [_level(energy, frame_samples) for energy in energies]
+
+
+def _level(energy: int, count: int) -> float:
+    rms = math.sqrt(energy / count)
     if rms < 1.0:
         return _SILENT_DBFS
     return 20.0 * math.log10(rms / _FULL_SCALE)
+
+
+def frame_level_dbfs(frame: bytes) -> float:
+    """RMS level of 16-bit little-endian PCM (one frame of any length), in dBFS."""
+    if len(frame) < 2:
+        return _SILENT_DBFS
+    (level,) = frame_levels_dbfs(frame, len(frame) // 2)
+    return level
 
 
 class EnergyVad:
@@ -44,7 +64,14 @@ class EnergyVad:
         self.noise_floor_dbfs = settings.initial_floor_dbfs
 
     def is_voiced(self, frame: bytes) -> bool:
-        level = frame_level_dbfs(frame)
+        return self.decide(frame_level_dbfs(frame))
+
+    def voiced_frames(self, block: bytes) -> list[bool]:
+        """Decisions for each 20 ms frame of `block`, in order (same as frame by frame)."""
+        return [self.decide(level) for level in frame_levels_dbfs(block)]
+
+    def decide(self, level: float) -> bool:
+        """Is a frame at `level` dBFS voiced? Updates the noise floor."""
         s = self.settings
         voiced = level >= max(self.noise_floor_dbfs + s.margin_db, s.min_level_dbfs)
         if level < self.noise_floor_dbfs:

@@ -234,7 +234,7 @@ def _secs(value: float | None) -> str:
 
 
 _HEADER = (
-    f"{'period':<8} {'mode':<18} {'offered':>7} {'answered':>8} {'abandon':>7} "
+    f"{'period':<10} {'mode':<18} {'offered':>7} {'answered':>8} {'abandon':>7} "
     f"{'short':>5} {'exited':>6} {'SL80/15':>7} {'ASA s':>6} {'AHT s':>6} "
     f"{'occup':>6} {'maxwait':>7} {'agents':>6}"
 )
@@ -244,7 +244,7 @@ def _line(row: KpiRow) -> str:
     f = row.figures
     agents = "-" if row.agents_logged_in is None else f"{row.agents_logged_in:6.1f}"
     return (
-        f"{row.label:<8} {row.mode:<18} {f.offered:>7} {f.answered:>8} {f.abandoned:>7} "
+        f"{row.label:<10} {row.mode:<18} {f.offered:>7} {f.answered:>8} {f.abandoned:>7} "
         f"{f.abandoned_short:>5} {f.exited:>6} {_pct(f.service_level):>7} {_secs(f.asa_s):>6} "
         f"{_secs(f.aht_s):>6} {_pct(row.occupancy):>6} {row.max_wait_s:7.0f} {agents:>6}"
     )
@@ -275,7 +275,7 @@ def _callback_line(result: SimulationResult) -> str:
 
 
 _CB_HEADER = (
-    f"{'period':<8} {'mode':<18} {'requested':>9} {'dialled':>7} {'connected':>9} "
+    f"{'period':<10} {'mode':<18} {'requested':>9} {'dialled':>7} {'connected':>9} "
     f"{'failed':>6} {'gave up':>7} {'mean time to callback':>21}"
 )
 
@@ -284,7 +284,7 @@ def _cb_line(row: CallbackRow) -> str:
     mean = row.mean_time_to_callback_s
     wait = "-" if mean is None else f"{mean / 60:6.1f} min"
     return (
-        f"{row.label:<8} {row.mode:<18} {row.requested:>9} {row.dialled:>7} "
+        f"{row.label:<10} {row.mode:<18} {row.requested:>9} {row.dialled:>7} "
         f"{row.completed:>9} {row.failed:>6} {row.gave_up:>7} {wait:>21}"
     )
 
@@ -319,7 +319,7 @@ def format_report(result: SimulationResult, report: Report | None = None) -> str
         lines += [
             "",
             "per queue and mode (queue of first offer; AHT of conversations served there)",
-            _HEADER.replace("period  ", "queue   "),
+            _HEADER.replace("period    ", "queue     "),
             *(_line(row) for row in report.queues),
         ]
     if report.callback_day is not None and report.callback_day.requested:
