@@ -104,6 +104,7 @@ class SpeechStream:
         self.started_at = started_at
         self.limits = limits
         self.grammar = grammar
+        self.encoding = encoding
         self._recognizer = recognizer
         # Where this stream's audio starts on the recogniser's running word timeline.
         self._time_base_s = getattr(recognizer, "time_base_s", 0.0)
@@ -111,6 +112,7 @@ class SpeechStream:
         self._vad = vad or EnergyVad()
         self._state = StreamState.LISTENING
         self._frames_heard = 0
+        self._frames_decoded = 0
         self._voiced_run = 0
         self._silent_run = 0
         self._speech_start = 0  # frame index where the current speech began
@@ -141,6 +143,11 @@ class SpeechStream:
     def position_s(self) -> float:
         """Seconds of audio heard so far."""
         return self._frames_heard * _FRAME_S
+
+    @property
+    def decoded_s(self) -> float:
+        """Seconds of audio given to the recogniser so far (behind by under one batch)."""
+        return self._frames_decoded * _FRAME_S
 
     def _at(self, frame: int) -> float:
         return self.started_at + frame * _FRAME_S
@@ -189,7 +196,7 @@ class SpeechStream:
         if not self.finished and self._block_fed < self._block_heard:
             # Less than a batch left over: it goes to Vosk with the next frames.
             self._carry += block[self._block_fed : self._block_heard]
-        self._block = b""
+        self._block, self._block_fed, self._block_heard = b"", 0, 0
         return events
 
     def _decode(self) -> bool:
@@ -201,6 +208,7 @@ class SpeechStream:
         if self._carry:
             data, self._carry = self._carry + data, b""
         self._block_fed = end
+        self._frames_decoded += len(data) // FRAME_BYTES
         return bool(self._recognizer.AcceptWaveform(data))
 
     def _step(self, voiced: bool) -> list[SpeechEvent]:
@@ -252,7 +260,7 @@ class SpeechStream:
             return [timed_out, *self._conclude(result, EndOfUtterance.MAX_LENGTH, give_up=True)]
         if self._silent_run >= self._end_silence:
             return self._conclude(self._final_result(), EndOfUtterance.SILENCE)
-        # A partial guess only where Vosk was just fed: asking costs a decode of its own.
+        # Partial guesses only where Vosk was just fed: between batches it has nothing new.
         if decoded and self._frames_heard >= self._next_partial:
             self._next_partial = self._frames_heard + self._partial_every
             partial = str(_parse(self._recognizer.PartialResult()).get("partial", ""))
