@@ -2,7 +2,7 @@
 
 Prints `name: value` lines:
   load_sample_ms            load + validate the shipped sample centre (config/), median
-  load_128_agents_ms        the same with 128 agents and 140 seats (the reference centre's size)
+  load_512_agents_ms        the sample grown to 512 agents and 510 seats (4x the reference)
   check_broken_ms           a centre with one error per section (errors path), median
   yaml_values_per_s         plain YAML → positioned data throughput
 
@@ -34,23 +34,20 @@ def median_ms(action: Callable[[], object], runs: int = 15) -> float:
     return statistics.median(times)
 
 
-def big_centre(root: Path) -> Path:
-    """The sample with 128 agents and 140 seats."""
+def big_centre(root: Path, extra: int = 384) -> Path:
+    """The sample (the reference centre: 128 agents) grown to 4x its agents and seats."""
     target = root / "big"
     shutil.copytree(SAMPLE, target)
-    agents = ["agents:"]
-    for i in range(128):
-        agents.append(f'  "{2001 + i}": {{name: 坐席{i}, team: general_a, '
-                      f"skills: {{general: {1 + i % 5}, complaints: {1 + i % 4}, "
-                      f"epidemic: {1 + i % 3}}}}}")
-    seats = ["seats:"] + [f"  s{i:03d}: PJSIP/{8000 + i}" for i in range(1, 138)]
-    seats += [f"  guest{g}: {{endpoint: PJSIP/{8900 + g}, guest: true}}" for g in range(1, 4)]
     text = (target / "agents.yaml").read_text(encoding="utf-8")
-    # Keep the sample's agents (rosters and team leaders name them) and add the rest.
-    original_agents = text.split("seats:")[0].split("agents:\n", 1)[1]
+    # Keep the sample's agents and seats (rosters, leaders and guests name them); add more.
+    head, seats = text.split("\nseats:\n", 1)
+    agents = [f'  "{5001 + i}": {{name: 坐席{i}, team: general_a, '
+              f"skills: {{general: {1 + i % 5}, complaints: {1 + i % 4}, "
+              f"epidemic: {1 + i % 3}}}}}" for i in range(extra)]
+    more_seats = [f"  x{i:04d}: PJSIP/{20000 + i}" for i in range(extra)]
     (target / "agents.yaml").write_text(
-        agents[0] + "\n" + original_agents + "\n".join(agents[1:]) + "\n" + "\n".join(seats)
-        + "\n", encoding="utf-8")
+        head + "\n" + "\n".join(agents) + "\nseats:\n" + seats.rstrip("\n") + "\n"
+        + "\n".join(more_seats) + "\n", encoding="utf-8")
     return target
 
 
@@ -81,7 +78,7 @@ def main() -> None:
         broken = broken_centre(root)
         load_centre(big)  # must be valid
         print(f"load_sample_ms: {median_ms(lambda: load_centre(SAMPLE)):.1f}")
-        print(f"load_128_agents_ms: {median_ms(lambda: load_centre(big)):.1f}")
+        print(f"load_512_agents_ms: {median_ms(lambda: load_centre(big)):.1f}")
         print(f"check_broken_ms: {median_ms(lambda: expect_error(broken)):.1f}")
         text = (big / "agents.yaml").read_text(encoding="utf-8")
         values = sum(1 for _ in walk_paths(load_yaml(text, "agents.yaml").data))
