@@ -829,15 +829,7 @@ class Acd:
     def _on_seat_answered(self, event: SeatAnswered) -> None:
         if self._late_ring_report(event.agent_id, event.call_id, answered=True):
             return
-        seat = self._board.get(event.agent_id)
-        entry = self._entries.get(event.call_id)
-        if (
-            seat.state is not SeatState.RINGING
-            or seat.call_id != event.call_id
-            or entry is None
-            or entry.state is not EntryState.RINGING
-        ):
-            raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
+        seat, entry = self._ringing_pair(event.agent_id, event.call_id)
         self._cancel(entry.id, RING_GUARD)
         self._board.transition(seat, SeatTrigger.ANSWER, entry.id, event.at)
         seat.call_id = entry.id
@@ -849,16 +841,21 @@ class Acd:
     def _on_seat_no_answer(self, event: SeatNoAnswer) -> None:
         if self._late_ring_report(event.agent_id, event.call_id, answered=False):
             return
-        seat = self._board.get(event.agent_id)
-        entry = self._entries.get(event.call_id)
+        seat, entry = self._ringing_pair(event.agent_id, event.call_id)
+        self._ring_unanswered(entry, seat, event.cause, event.at)
+
+    def _ringing_pair(self, agent_id: str, call_id: str) -> tuple[Seat, Entry]:
+        """The seat and the call it rings for, or the ACD's error when they do not match."""
+        seat = self._board.get(agent_id)
+        entry = self._entries.get(call_id)
         if (
             seat.state is not SeatState.RINGING
-            or seat.call_id != event.call_id
+            or seat.call_id != call_id
             or entry is None
             or entry.state is not EntryState.RINGING
         ):
-            raise AcdError(f"agent {event.agent_id} was not ringing for {event.call_id}")
-        self._ring_unanswered(entry, seat, event.cause, event.at)
+            raise AcdError(f"agent {agent_id} was not ringing for {call_id}")
+        return seat, entry
 
     def _on_call_ended(self, event: CallEnded) -> None:
         entry = self._entry(event.call_id)
