@@ -895,15 +895,17 @@ class Acd:
     def _on_digits(self, event: DigitsReceived) -> None:
         """Keys a caller in the ACD's hands pressed (on hold, ringing or talking).
 
-        Only `CALLBACK_KEY` while waiting in a queue that offers callbacks means anything:
-        it is the caller choosing a callback (`CallbackChosen`; the place is kept). Any
-        other key, or a key while ringing/talking or in a queue without callbacks, is
-        ignored: keys on hold are often pressed by mistake and must not end a wait.
+        Only `CALLBACK_KEY` while waiting in a queue that offers callbacks, after an
+        announcement has told the caller about it, means anything: it is the caller
+        choosing a callback (`CallbackChosen`; the place is kept). Any other key, a key
+        before the offer was heard, while ringing/talking or in a queue without callbacks
+        is ignored: keys on hold are often pressed by mistake and must not end a wait.
         """
         entry = self._entry(event.call_id)
         if (
             event.digits == CALLBACK_KEY
             and entry.state is EntryState.WAITING
+            and entry.callback_offered
             and self._offers_callback(entry)
         ):
             self._waiting.remove(entry)
@@ -1122,13 +1124,15 @@ class Acd:
         assert announce is not None
         position = self._waiting.position(entry)
         expected = self._expected_wait(entry)
+        offer = self._offers_callback(entry)
+        entry.callback_offered = entry.callback_offered or offer
         self._cmds.append(
             queue_announcement(
                 entry.id,
                 position if announce.position else None,
                 expected if announce.expected_wait else None,
                 say_wait=announce.expected_wait,
-                callback_key=CALLBACK_KEY if self._offers_callback(entry) else None,
+                callback_key=CALLBACK_KEY if offer else None,
             )
         )
         self._check_expected_wait(entry, at)

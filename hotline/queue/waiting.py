@@ -47,6 +47,7 @@ class Entry:
         "answered_at",
         "attempts",
         "base_priority",
+        "callback_offered",
         "caller",
         "citizen_live",
         "first_queue",
@@ -106,6 +107,7 @@ class Entry:
         self.origin_call = id
         self.attempts = 0
         self.citizen_live = kind is EntryKind.CALL
+        self.callback_offered = False  # an announcement told this caller the callback key
 
     @property
     def rank(self) -> tuple[int, int]:

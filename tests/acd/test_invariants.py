@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from acd.builders import seat_of
 from hotline.agents.directory import Agent
 from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import DialCitizen, Enqueue, RingSeat, StopRinging
+from hotline.centre.commands import Announce, DialCitizen, Enqueue, RingSeat, StopRinging
 from hotline.centre.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -263,10 +263,14 @@ class AcdMachine(RuleBasedStateMachine):
             w for q in ("general", "tax") for w in self.h.acd.queue_view(q, self.h.now).waiting
         ]
         waiting = any(w.id == call_id and w.state is EntryState.WAITING for w in views)
+        offered = any(  # the caller heard the offer (the key means nothing before)
+            isinstance(c, Announce) and c.call_id == call_id and c.callback_key == digits
+            for c in self.h.commands
+        )
         before = self._snapshot()
         out = self.h.feed(DigitsReceived(call_id, digits, self.h.now))
         self._track(out)
-        if digits == "1" and waiting and self.callers[call_id]:
+        if digits == "1" and waiting and offered and self.callers[call_id]:
             # Both queues offer callbacks: the call ends, a request takes its place.
             event("callback key booked a callback")
             assert not self.h.acd.knows(call_id)

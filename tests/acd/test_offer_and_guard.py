@@ -70,6 +70,13 @@ def three_waiting(h: AcdHarness) -> None:
         h.advance(1)
 
 
+def three_offered(h: AcdHarness) -> None:
+    """Three callers waiting, each past the first announcement (which offers the key)."""
+    three_waiting(h)
+    h.advance(30)
+    assert {a.call_id for a in h.of(Announce) if a.callback_key} == {"c1", "c2", "c3"}
+
+
 # --- the callback key ---------------------------------------------------------------------
 def test_the_announcement_offers_the_callback_key() -> None:
     h = centre([general()], [agent("a1")])
@@ -81,9 +88,17 @@ def test_the_announcement_offers_the_callback_key() -> None:
     assert announce.prompts[-1].text == "如需回电，请按1。"
 
 
-def test_the_key_while_waiting_books_a_callback_that_keeps_the_place() -> None:
+def test_the_key_before_the_offer_was_heard_changes_nothing() -> None:
     h = centre([general()], [agent("a1")])
     three_waiting(h)
+    out = h.feed(DigitsReceived("c2", "1", h.now))
+    assert out.commands == () and out.facts == ()
+    assert h.acd.knows("c2") and h.acd.position("c2") == 2
+
+
+def test_the_key_while_waiting_books_a_callback_that_keeps_the_place() -> None:
+    h = centre([general()], [agent("a1")])
+    three_offered(h)
     before = h.acd.position("c2")
     out = h.feed(DigitsReceived("c2", "1", h.now))
     announce, hangup = (c for c in out.commands if isinstance(c, Announce | Hangup))
@@ -243,6 +258,7 @@ def test_the_guard_covers_citizen_first_callback_rings() -> None:
     rules = CallbackRule(enabled=True, order=CallbackOrder.CITIZEN_FIRST)
     h = centre([general(callback=rules)], [agent("a1")])
     call(h, "c1", caller="13800000001")
+    h.advance(30)  # the first announcement offers the key
     h.feed(DigitsReceived("c1", "1", h.now))
     login_ready(h, "a1")
     dial = h.of(DialCitizen)[-1]
@@ -306,7 +322,7 @@ def test_guest_records_are_checked() -> None:
 
 def test_a_callback_request_is_a_callback_entry() -> None:
     h = centre([general()], [agent("a1")])
-    three_waiting(h)
+    three_offered(h)
     h.feed(DigitsReceived("c3", "1", h.now))
     [view] = [w for w in h.acd.queue_view("general", h.now).waiting if w.id == "c3.cb"]
     assert view.kind is EntryKind.CALLBACK

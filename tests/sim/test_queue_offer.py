@@ -120,7 +120,9 @@ def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
     kernel: CentreKernel,
 ) -> None:
     to_queue(kernel, "c1")
-    to_queue(kernel, "c2", caller="13800000002")
+    queued = to_queue(kernel, "c2", caller="13800000002")
+    [offer] = only(fire(kernel, queued, "announce", T + 36), Announce)
+    assert offer.callback_key == "1"
     kernel.take_facts()
     out = kernel.handle(DigitsReceived("c2", "1", T + 40))
     [confirm] = only(out, Announce)
