@@ -13,6 +13,14 @@ GUEST_SKILL_LEVEL = MAX_SKILL_LEVEL
 """A guest (department leader on duty) is the expert for the skill they were invited for."""
 
 
+def _checked_skills(owner: str, skills: Mapping[str, int]) -> Mapping[str, int]:
+    """A read-only copy of skill → level, every level within 1-5."""
+    for skill, level in skills.items():
+        if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
+            raise RulesError(f"{owner}: skill {skill} level {level} is not 1-5")
+    return MappingProxyType(dict(skills))
+
+
 @dataclass(frozen=True, slots=True)
 class Agent:
     id: str
@@ -23,10 +31,7 @@ class Agent:
     def __post_init__(self) -> None:
         if not self.id:
             raise RulesError("an agent needs an id")
-        for skill, level in self.skills.items():
-            if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
-                raise RulesError(f"agent {self.id}: skill {skill} level {level} is not 1-5")
-        object.__setattr__(self, "skills", MappingProxyType(dict(self.skills)))
+        object.__setattr__(self, "skills", _checked_skills(f"agent {self.id}", self.skills))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +50,7 @@ class Guest:
     def __post_init__(self) -> None:
         if not self.id:
             raise RulesError("a guest needs an id")
-        for skill, level in self.skills.items():
-            if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:
-                raise RulesError(f"guest {self.id}: skill {skill} level {level} is not 1-5")
-        object.__setattr__(self, "skills", MappingProxyType(dict(self.skills)))
+        object.__setattr__(self, "skills", _checked_skills(f"guest {self.id}", self.skills))
 
     def level(self, skill: str) -> int:
         return self.skills.get(skill, GUEST_SKILL_LEVEL)

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.centre.kernel import Where
-from hotline.config.loader import Centre, load_centre
+from hotline.config.loader import Centre
 from hotline.queue.stats import Outcome
 from hotline.simulation.engine import simulate
 from hotline.simulation.scenario import SupervisorAction, load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(ROOT / "config")
+from .kit import ROOT
 
 
 @given(

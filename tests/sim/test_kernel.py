@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,7 +39,7 @@ from hotline.centre.events import (
     TransferFailed,
 )
 from hotline.centre.kernel import CentreKernel, KernelError, Where
-from hotline.config.loader import Centre, load_centre
+from hotline.config.loader import Centre
 from hotline.ivr.engine import IllegalEvent
 from hotline.queue.facts import (
     CallAbandoned,
@@ -54,25 +51,9 @@ from hotline.queue.facts import (
     ModeChanged,
 )
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
-TZ = ZoneInfo("Asia/Shanghai")
-T = datetime(2026, 3, 10, 10, 0, tzinfo=TZ).timestamp()  # a Tuesday morning
+from .kit import TZ, T, only
+
 NIGHT = datetime(2026, 3, 10, 22, 0, tzinfo=TZ).timestamp()
-C = TypeVar("C")
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(CONFIG)
-
-
-@pytest.fixture
-def kernel(centre: Centre) -> CentreKernel:
-    return CentreKernel.from_config(centre)
-
-
-def only(commands: Sequence[object], kind: type[C]) -> list[C]:
-    return [c for c in commands if isinstance(c, kind)]
 
 
 def to_main_menu(kernel: CentreKernel, call_id: str = "c1", at: float = T) -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -46,24 +43,7 @@ from hotline.config.problems import ConfigError
 from hotline.queue.acd import NO_REPORT, Acd
 from hotline.queue.facts import CallbackRequested, CallExited, RingNoAnswer
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
-TZ = ZoneInfo("Asia/Shanghai")
-T = datetime(2026, 3, 10, 10, 0, tzinfo=TZ).timestamp()  # a Tuesday morning
-C = TypeVar("C")
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(CONFIG)
-
-
-@pytest.fixture
-def kernel(centre: Centre) -> CentreKernel:
-    return CentreKernel.from_config(centre)
-
-
-def only(commands: Sequence[object], kind: type[C]) -> list[C]:
-    return [c for c in commands if isinstance(c, kind)]
+from .kit import CONFIG, T, only
 
 
 def asks(commands: Sequence[object]) -> bool:

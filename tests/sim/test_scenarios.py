@@ -9,21 +9,17 @@ from pydantic import TypeAdapter
 
 from hotline.centre.kernel import Where
 from hotline.cli import main
-from hotline.config.loader import Centre, load_centre
+from hotline.config.loader import Centre
 from hotline.config.problems import ConfigError
 from hotline.queue.stats import Outcome
 from hotline.simulation.engine import SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
 from hotline.simulation.scenario import Dist, Scenario, check_against_centre, load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
+from .kit import ROOT
+
 EMERGENCY = ROOT / "scenarios" / "emergency_day.yaml"
 NORMAL = ROOT / "scenarios" / "normal_day.yaml"
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(ROOT / "config")
 
 
 def _surge_morning(centre: Centre) -> tuple[Scenario, SimulationResult]:

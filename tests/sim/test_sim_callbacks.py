@@ -9,7 +9,6 @@ report what its drain bound left unsettled.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +17,16 @@ from pydantic import TypeAdapter
 from hotline.centre.commands import Announce
 from hotline.centre.events import DigitsReceived
 from hotline.centre.kernel import CentreKernel, Where
-from hotline.config.loader import Centre, load_centre
+from hotline.config.loader import Centre
 from hotline.simulation.callbacks import CallbackOrigin, CallbackOutcome
 from hotline.simulation.engine import Simulation, SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
 from hotline.simulation.scenario import Dist, Logins, Scenario, load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
+from .kit import ROOT
+
 NORMAL = ROOT / "scenarios" / "normal_day.yaml"
 FEW = ("1001", "1002", "1003", "1004", "1005", "1021")  # all-round; 1021 speaks English
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(ROOT / "config")
 
 
 def _busy_morning(*, accept: float, drain_s: float = 8 * 3600, answer: float = 0.6,

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from hotline.centre.events import AgentLoggedIn, AgentLoggedOut
-from hotline.config.loader import Centre, load_centre
+from hotline.config.loader import Centre
 from hotline.simulation.engine import Simulation
 from hotline.simulation.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def centre() -> Centre:
-    return load_centre(ROOT / "config")
+from .kit import ROOT, TZ
 
 
 @pytest.fixture(scope="module")
