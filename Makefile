@@ -21,6 +21,7 @@ test: install sysdeps lint typecheck pytest
 
 lint: install
 	$(BIN)/ruff check hotline tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

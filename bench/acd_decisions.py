@@ -27,12 +27,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hotline.agents.directory import Agent, SeatDef
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import Enqueue
-from hotline.centre.events import AgentLoggedIn, AgentPaused, AgentReady, CallEnded, SeatAnswered
 from hotline.queue.acd import Acd
-from hotline.queue.rules import ExpansionStep, QueueRules, Strategy
+from hotline.queue.rules import ExpansionStep, QueueRules
 from hotline.queue.waiting import EntryState
+from hotline.vocabulary.commands import Enqueue
+from hotline.vocabulary.events import (
+    AgentLoggedIn,
+    AgentPaused,
+    AgentReady,
+    CallEnded,
+    SeatAnswered,
+)
+from hotline.vocabulary.queueing import Strategy
+from hotline.vocabulary.states import SeatState
 
 N_SEATS = 2000
 N_WAITING = 10_000

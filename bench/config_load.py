@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hotline.config.loader import load_centre
-from hotline.config.problems import ConfigError
 from hotline.config.yaml_positions import load_yaml, walk_paths
+from hotline.vocabulary.problems import ConfigError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 

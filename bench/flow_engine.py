@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hotline.centre.events import (
+from hotline.ivr.engine import FlowEngine, Phase
+from hotline.testing import DEFAULT_AT, sample_engine, sample_environment
+from hotline.vocabulary.events import (
     CallContext,
     DigitsReceived,
     IvrEvent,
@@ -20,8 +22,6 @@ from hotline.centre.events import (
     PlaybackFinished,
     SpeechRecognized,
 )
-from hotline.ivr.engine import FlowEngine, Phase
-from hotline.testing import DEFAULT_AT, sample_engine, sample_environment
 
 ENV = sample_environment()
 CALL = CallContext("c1", "12345", "13912345678", DEFAULT_AT)

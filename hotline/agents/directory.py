@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from hotline.queue.errors import RulesError
-from hotline.queue.rules import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL
+from hotline.vocabulary.errors import RulesError
+from hotline.vocabulary.queueing import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL
 
 GUEST_SKILL_LEVEL = MAX_SKILL_LEVEL
 """A guest (department leader on duty) is the expert for the skill they were invited for."""

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from hotline.queue.errors import RulesError
+from hotline.vocabulary.errors import RulesError
 
 
 @dataclass(frozen=True, slots=True)

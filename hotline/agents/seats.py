@@ -19,16 +19,12 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from hotline.agents.seat_state import SeatState
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import SeatStateChanged
-from hotline.queue.rules import MAX_SKILL_LEVEL, Strategy
+from hotline.vocabulary.errors import SeatError
+from hotline.vocabulary.facts import SeatStateChanged
+from hotline.vocabulary.queueing import MAX_SKILL_LEVEL, Strategy
+from hotline.vocabulary.states import SeatState
 
 ANY_SKILL = "*"  # index of every ready seat, whatever its skills
-
-
-class SeatError(AcdError):
-    """An illegal seat transition or a seat/agent that does not exist."""
 
 
 class SeatTrigger(StrEnum):

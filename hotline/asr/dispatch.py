@@ -6,7 +6,7 @@
 * `KeywordRules` from the centre's YAML (`dispatch_rules`): keywords → label with a
   weight, which boost or override the model, and the label → department map.
 
-It implements `hotline.centre.ports.TextClassifier`, so the IVR's speech node and the
+It implements `hotline.vocabulary.ports.TextClassifier`, so the IVR's speech node and the
 agent desk's screen pop use it the same way. Everything here is pure and CPU-only;
 loading a model file is the caller's (blocking) job, done once at start-up.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hotline.asr.dispatch_model import DispatchModel, load_model
 from hotline.asr.dispatch_rules import KeywordRules, combine, load_rules
-from hotline.centre.ports import Suggestion
+from hotline.vocabulary.ports import Suggestion
 
 # The sample rules shipped with the product (an epidemic topic and department names).
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "dispatch_rules.yaml"

@@ -46,7 +46,7 @@ from hotline.asr.dispatch_features import (
     FieldSpec,
     FieldVocabulary,
 )
-from hotline.centre.ports import Suggestion
+from hotline.vocabulary.ports import Suggestion
 
 FORMAT_NAME = "hotline.dispatch-model"
 FORMAT_VERSION = 1

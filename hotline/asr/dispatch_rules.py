@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from hotline.asr.text import join_cjk_words, normalise
-from hotline.config.problems import ConfigError, ConfigProblem
 from hotline.config.yaml_positions import PositionedDocument, YamlProblems, load_yaml_file
+from hotline.vocabulary.problems import ConfigError, ConfigProblem
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Protocol, TypeVar
 
-from hotline.centre.commands import Recognize
-from hotline.centre.events import NoInput, SpeechRecognized, SpeechStarted
+from hotline.vocabulary.commands import Recognize
+from hotline.vocabulary.events import NoInput, SpeechRecognized, SpeechStarted
 
 SpeechOutcome = SpeechStarted | SpeechRecognized | NoInput
 """The kernel events a recognition produces."""

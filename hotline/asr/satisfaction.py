@@ -49,9 +49,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from pathlib import Path
 
 from hotline.asr.text import join_cjk_words, normalise
-from hotline.centre.ports import Suggestion
+from hotline.vocabulary.ports import Suggestion
+
+DEFAULT_SATISFACTION_CSV = Path(__file__).parent / "data" / "satisfaction_answers.csv"
+"""The shipped labelled answers the recogniser is evaluated on."""
 
 
 class SatisfactionLabel(StrEnum):

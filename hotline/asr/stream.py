@@ -40,7 +40,7 @@ from hotline.asr.grammar import GrammarPlan
 from hotline.asr.pool import VoskRecognizer
 from hotline.asr.vad import EnergyVad
 from hotline.asr.vocabulary import UNKNOWN_TOKENS
-from hotline.centre.commands import Recognize
+from hotline.vocabulary.commands import Recognize
 
 _FRAME_S = FRAME_MS / 1000
 DECODE_EVERY_FRAMES = 5  # feed Vosk 100 ms at a time

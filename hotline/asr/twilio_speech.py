@@ -13,9 +13,9 @@ from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 
 from hotline.asr.grammar import normalise_phrase
 from hotline.asr.port import SpeechOutcome
-from hotline.centre.commands import Recognize
-from hotline.centre.events import NoInput, SpeechRecognized
-from hotline.centre.ports import Clock
+from hotline.vocabulary.commands import Recognize
+from hotline.vocabulary.events import NoInput, SpeechRecognized
+from hotline.vocabulary.ports import Clock
 
 # Twilio speech language tags for our language codes (others are passed as given).
 TWILIO_LANGUAGES = {"zh": "cmn-Hans-CN", "zh-cn": "cmn-Hans-CN", "ko": "ko-KR", "en": "en-US"}

@@ -9,9 +9,9 @@ from hotline.asr.g711 import AudioEncoding
 from hotline.asr.port import SpeechOutcome
 from hotline.asr.service import SpeechService
 from hotline.asr.stream import ListenLimits
-from hotline.centre.commands import Recognize
-from hotline.centre.events import NoInput, SpeechRecognized, SpeechStarted
-from hotline.centre.ports import Clock
+from hotline.vocabulary.commands import Recognize
+from hotline.vocabulary.events import NoInput, SpeechRecognized, SpeechStarted
+from hotline.vocabulary.ports import Clock
 
 
 def to_kernel_event(event: SpeechEvent, command: Recognize) -> SpeechOutcome | None:

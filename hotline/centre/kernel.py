@@ -24,16 +24,18 @@ ACD's `AcdError`) before anything changes.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from hotline.agents.directory import Agent, Guest, SeatDef
-from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
-from hotline.centre.commands import (
+from hotline.ivr.engine import FlowEngine, IvrState
+from hotline.ivr.environment import Environment
+from hotline.ivr.prompts import MissingPrompt, PromptCatalogue
+from hotline.queue.acd import CALLBACK_REGISTERED as _CALLBACK_REGISTERED
+from hotline.queue.acd import Acd, AcdCommand, AcdOutput
+from hotline.queue.announcements import announcement_values, fill, placeholders_in
+from hotline.vocabulary.commands import (
     Announce,
     Enqueue,
     Hangup,
@@ -43,7 +45,8 @@ from hotline.centre.commands import (
     RequestCallback,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.errors import AcdError, KernelError
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -67,37 +70,13 @@ from hotline.centre.events import (
     TimerFired,
     TransferFailed,
 )
-from hotline.centre.ports import TextClassifier
-from hotline.config.calendar import CentreEnvironment
-from hotline.config.loader import Centre
-from hotline.config.schema import CentreConfig
-from hotline.config.schema import Queue as QueueConfig
-from hotline.ivr.engine import FlowEngine, IvrState
-from hotline.ivr.environment import Environment
-from hotline.ivr.prompts import MissingPrompt, PromptCatalogue
-from hotline.queue.acd import CALLBACK_REGISTERED as _CALLBACK_REGISTERED
-from hotline.queue.acd import Acd, AcdCommand, AcdOutput
-from hotline.queue.announcements import announcement_values, fill, placeholders_in
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     AcdFact,
     CallAbandoned,
     CallCompleted,
     CallExited,
 )
-from hotline.queue.rules import (
-    AnnounceRule,
-    CallbackOrder,
-    CallbackRule,
-    ExitAction,
-    ExpansionStep,
-    OverflowRule,
-    QueueRules,
-    RulesByMode,
-    ServiceTarget,
-    Strategy,
-)
-from hotline.queue.stats import LiveStats
+from hotline.vocabulary.queueing import ExitAction
 
 Command = IvrCommand | AcdCommand
 """Anything the centre may ask a driver to do."""
@@ -144,10 +123,6 @@ Event = (
     | CallbackFailed
     | CallbackChosen
 )
-
-
-class KernelError(Exception):
-    """An event the centre cannot place (unknown call, event for the wrong part)."""
 
 
 class Where(Enum):
@@ -226,14 +201,14 @@ class CentreKernel:
         lines: LineResolver,
         *,
         default_language: str = "zh",
-        stats: LiveStats | None = None,
+        observers: Sequence[Callable[[AcdFact], None]] = (),
         keep_facts: bool = True,
         prompts: PromptCatalogue | None = None,
         fallback_language: str | None = None,
     ) -> None:
         self.engine = engine
         self.acd = acd
-        self.stats = stats if stats is not None else LiveStats()
+        self._observers = tuple(observers)
         self._env = _LiveEnvironment(environment, acd)
         self._lines = lines
         self._default_language = default_language
@@ -266,56 +241,6 @@ class CentreKernel:
         for kind in (DigitsReceived, SpeechRecognized, SpeechStarted, NoInput,
                      PlaybackFinished, RecordingFinished, TransferFailed):
             self._handlers[kind] = self._on_call_event
-
-    # --- construction from configuration ----------------------------------------------
-
-    @classmethod
-    def from_config(
-        cls,
-        centre: Centre,
-        *,
-        classifier: TextClassifier | None = None,
-        satisfaction: TextClassifier | None = None,
-        mode: str | None = None,
-        stats: LiveStats | None = None,
-        keep_facts: bool = True,
-    ) -> CentreKernel:
-        """Build the kernel of a loaded centre (`hotline.config.loader.load_centre`)."""
-        config = centre.config
-        info = config.centre
-        start_mode = mode or ("normal" if "normal" in config.modes else next(iter(config.modes)))
-        engine = FlowEngine(
-            centre.flows,
-            centre.prompts,
-            classifier=classifier,
-            satisfaction=satisfaction,
-            fallback_language=info.default_language if info.prompt_fallback else None,
-        )
-        acd = Acd(
-            rules_from_config(config),
-            agents_from_config(config),
-            {name: seat.endpoint for name, seat in config.seats.items()},
-            rosters_from_config(config),
-            tz=info.timezone,
-            mode=start_mode,
-            guests=guests_from_config(config),
-        )
-
-        def lines(number: str, line_mode: str) -> tuple[str, str | None, bool] | None:
-            if number not in config.lines:
-                return None
-            line = config.line_in(number, line_mode)
-            return line.flow, line.language, line.enabled
-
-        return cls(
-            engine,
-            acd,
-            CentreEnvironment(config, start_mode),
-            lines,
-            default_language=info.default_language,
-            stats=stats if stats is not None else LiveStats(timezone=ZoneInfo(info.timezone)),
-            keep_facts=keep_facts,
-        )
 
     # --- the one entry point ------------------------------------------------------------
 
@@ -478,7 +403,7 @@ class CentreKernel:
 
     def _take(self, result: AcdOutput) -> list[Command]:
         """Record the ACD's facts and follow the calls it let go of."""
-        stats = self.stats
+        observers = self._observers
         calls = self._calls
         # Resolved first: the calls the facts below let go of still know their language.
         commands: list[Command] = [
@@ -486,7 +411,8 @@ class CentreKernel:
             for command in result.commands
         ]
         for fact in result.facts:
-            stats.apply(fact)
+            for observe in observers:
+                observe(fact)
             if isinstance(fact, CallAbandoned | CallCompleted):
                 calls.pop(fact.call_id, None)
             elif isinstance(fact, CallExited):
@@ -532,125 +458,3 @@ class CentreKernel:
             announce.call_id, announce.position, announce.expected_wait_s, tuple(prompts),
             announce.callback_key,
         )
-
-
-# --- configuration → kernel vocabulary ----------------------------------------------------
-
-
-def queue_rules(name: str, queue: QueueConfig) -> QueueRules:
-    """The ACD's rules for one configured queue (`hotline.config.schema.Queue`)."""
-    return QueueRules(
-        name=name,
-        skills=tuple(queue.skills),
-        min_level=queue.min_level,
-        expansion=tuple(
-            ExpansionStep(step.after_s, step.min_level, step.any_agent) for step in queue.expansion
-        ),
-        teams=tuple(queue.teams),
-        strategy=Strategy(queue.strategy.value),
-        priority=queue.priority,
-        tag_priority=dict(queue.tag_priority),
-        target=ServiceTarget(queue.target.answered_pct, queue.target.within_s),
-        ring_timeout_s=queue.ring_timeout_s,
-        wrap_up_s=queue.wrap_up_s,
-        pause_limits_s=dict(queue.pause_limits_s),
-        overflow=None
-        if queue.overflow is None
-        else OverflowRule(
-            queue.overflow.to, queue.overflow.after_s, queue.overflow.expected_wait_over_s
-        ),
-        max_wait_s=queue.max_wait_s,
-        max_length=queue.max_length,
-        exit=ExitAction(queue.exit.value),
-        announce=AnnounceRule(
-            queue.announce.first_after_s,
-            queue.announce.every_s,
-            queue.announce.position,
-            queue.announce.expected_wait,
-        ),
-        callback=CallbackRule(
-            queue.callback.enabled,
-            CallbackOrder(queue.callback.order.value),
-            queue.callback.attempts,
-            queue.callback.retry_spacing_s,
-            queue.callback.ring_timeout_s,
-        ),
-    )
-
-
-def rules_from_config(config: CentreConfig) -> RulesByMode:
-    """mode → queue → rules, with each mode's overrides merged (`CentreConfig`)."""
-    return {
-        mode: {name: queue_rules(name, queue) for name, queue in config.queues_in(mode).items()}
-        for mode in config.modes
-    }
-
-
-def agents_from_config(config: CentreConfig) -> list[Agent]:
-    return [
-        Agent(agent_id, agent.name, agent.team, dict(agent.skills))
-        for agent_id, agent in config.agents.items()
-    ]
-
-
-def guests_from_config(config: CentreConfig) -> list[Guest]:
-    """Every roster's guests (带班 leaders) with their configured skill levels.
-
-    A guest listed in several rosters is one person: their skills are merged, keeping the
-    higher level where two rosters name the same skill.
-    """
-    merged: dict[str, tuple[str, str, dict[str, int]]] = {}
-    for roster in config.rosters.values():
-        for guest_id, guest in roster.guests.items():
-            skills = merged.setdefault(guest_id, (guest.name, guest.department, {}))[2]
-            skills[guest.skill] = max(skills.get(guest.skill, 0), guest.level)
-    return [
-        Guest(guest_id, name, skills, department)
-        for guest_id, (name, department, skills) in merged.items()
-    ]
-
-
-def seats_from_config(config: CentreConfig) -> list[SeatDef]:
-    return [SeatDef(name, seat.endpoint) for name, seat in config.seats.items()]
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def rosters_from_config(config: CentreConfig) -> dict[str, Roster]:
-    """mode → the roster that mode makes active (the ACD's view of `rosters`)."""
-    shifts = {
-        name: Shift(name, parse_time(shift.start), parse_time(shift.end))
-        for name, shift in config.shifts.items()
-    }
-    out: dict[str, Roster] = {}
-    for mode_name, mode in config.modes.items():
-        if mode.roster is None:
-            continue
-        roster = config.rosters[mode.roster]
-        guests = {
-            guest_id: {guest.skill: guest.level} for guest_id, guest in roster.guests.items()
-        }
-        reserve = tuple(roster.reserve)
-        weekdays = {
-            i: _roster_day(roster.days.get(_WEEKDAYS[i], roster.daily), reserve, guests)
-            for i in range(7)
-        }
-        dates = {
-            date.fromisoformat(key): _roster_day(plan, reserve, guests)
-            for key, plan in roster.days.items()
-            if key not in _WEEKDAYS
-        }
-        used = {s for d in (*weekdays.values(), *dates.values()) for s in d.shifts}
-        out[mode_name] = Roster(
-            mode.roster, {s: shifts[s] for s in used | set(shifts)}, weekdays, dates
-        )
-    return out
-
-
-def _roster_day(
-    plan: Mapping[str, Iterable[str]],
-    reserve: tuple[str, ...],
-    guests: Mapping[str, Mapping[str, int]],
-) -> RosterDay:
-    return RosterDay({shift: tuple(ids) for shift, ids in plan.items()}, reserve, guests)

@@ -5,6 +5,6 @@ Entry points: `hotline.config.loader.load_centre(path) -> Centre` (raises `Confi
 with every problem), `hotline.config.calendar.CentreEnvironment` (the IVR engine's
 `Environment`), `hotline.config.settings.Settings.from_environ()`.
 
-Nothing is imported here on purpose: `hotline.ivr` imports `hotline.config.problems`, and
+Nothing is imported here on purpose: `hotline.ivr` imports `hotline.vocabulary.problems`, and
 the loader imports `hotline.ivr`, so eager imports would make a cycle.
 """

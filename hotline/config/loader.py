@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hotline.config.messages import data_path, explain
-from hotline.config.problems import ConfigError, ConfigProblem, PathPart, Problem
 from hotline.config.references import check_references
 from hotline.config.schema import (
     Agent,
@@ -41,6 +40,7 @@ from hotline.ivr.prompts import PromptCatalogue
 from hotline.ivr.validate import FlowCheckContext, check_flows
 from hotline.queue.announcements import DEFAULT_LANGUAGE as BUILT_IN_LANGUAGE
 from hotline.queue.announcements import KERNEL_PROMPTS, PLACEHOLDERS, placeholders_in
+from hotline.vocabulary.problems import ConfigError, ConfigProblem, PathPart, Problem
 
 CENTRE_FILE = "centre.yaml"
 

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, RootModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from hotline.config.problems import PathPart
 from hotline.config.suggest import did_you_mean
+from hotline.vocabulary.problems import PathPart
 
 NAME_HELP = "use letters, digits, '_' and '-', starting with a letter or '_'"
 

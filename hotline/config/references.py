@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from hotline.config.problems import PathPart, Problem
 from hotline.config.schema import CentreConfig, Queue
 from hotline.config.suggest import unknown
+from hotline.vocabulary.problems import PathPart, Problem
 
 DEFAULT_MODE = "normal"
 

@@ -30,6 +30,7 @@ from pydantic import (
 
 # One naming rule (letters, digits, `_` and `-`) for every config name, flows included.
 from hotline.ivr.model import Name
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction, Strategy
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]+)?$"
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]
@@ -189,23 +190,6 @@ class Team(_Model):
 # --- queues -----------------------------------------------------------------------------
 
 
-class Strategy(StrEnum):
-    LONGEST_IDLE = "longest_idle"
-    FEWEST_CALLS = "fewest_calls"
-
-
-class QueueExit(StrEnum):
-    """What happens to a caller when max wait or max length is reached."""
-
-    RECORD = "record"  # leave a message that becomes a work order
-    CALLBACK = "callback"  # keep the place and call back
-
-
-class CallbackOrder(StrEnum):
-    AGENT_FIRST = "agent_first"  # ring the agent, then dial the citizen
-    CITIZEN_FIRST = "citizen_first"
-
-
 class ExpansionStep(_Model):
     """After `after_s` of waiting, accept agents with a lower level, or any agent at all."""
 
@@ -274,7 +258,7 @@ class Queue(_Model):
     overflow: Overflow | None = None
     max_wait_s: PositiveSeconds | None = None
     max_length: int | None = Field(default=None, ge=1)
-    exit: QueueExit = QueueExit.RECORD
+    exit: ExitAction = ExitAction.RECORD
     announce: Announce = Announce()
     callback: CallbackPolicy = CallbackPolicy()
 

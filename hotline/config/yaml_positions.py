@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hotline.config.problems import ConfigProblem, PathPart
+from hotline.vocabulary.problems import ConfigProblem, PathPart
 
 Path_ = tuple[PathPart, ...]
 

@@ -24,32 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from hotline.centre.commands import (
-    CollectDigits,
-    Enqueue,
-    Hangup,
-    IvrCommand,
-    Play,
-    Prompt,
-    Recognize,
-    Record,
-    RequestCallback,
-    SetVariable,
-    Transfer,
-)
-from hotline.centre.events import (
-    CallContext,
-    CallerHungUp,
-    DigitsReceived,
-    IvrEvent,
-    NoInput,
-    PlaybackFinished,
-    RecordingFinished,
-    SpeechRecognized,
-    SpeechStarted,
-    TransferFailed,
-)
-from hotline.centre.ports import TextClassifier
 from hotline.ivr.compiled import (
     DEFAULT_MODE,
     CNode,
@@ -66,6 +40,32 @@ from hotline.ivr.compiled import (
 from hotline.ivr.environment import Environment
 from hotline.ivr.model import Flow
 from hotline.ivr.prompts import PromptCatalogue
+from hotline.vocabulary.commands import (
+    CollectDigits,
+    Enqueue,
+    Hangup,
+    IvrCommand,
+    Play,
+    Prompt,
+    Recognize,
+    Record,
+    RequestCallback,
+    SetVariable,
+    Transfer,
+)
+from hotline.vocabulary.events import (
+    CallContext,
+    CallerHungUp,
+    DigitsReceived,
+    IvrEvent,
+    NoInput,
+    PlaybackFinished,
+    RecordingFinished,
+    SpeechRecognized,
+    SpeechStarted,
+    TransferFailed,
+)
+from hotline.vocabulary.ports import TextClassifier
 
 
 class Phase(Enum):

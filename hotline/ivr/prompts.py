@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, model_validator
 
-from hotline.centre.commands import Prompt
+from hotline.vocabulary.commands import Prompt
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]+)?$"
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]

@@ -21,7 +21,6 @@ import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from hotline.config.problems import PathPart, Problem
 from hotline.ivr.compiled import normalise_speech
 from hotline.ivr.model import (
     SATISFACTION_LABELS,
@@ -44,6 +43,7 @@ from hotline.ivr.model import (
     split_ref,
 )
 from hotline.ivr.prompts import PromptCatalogue
+from hotline.vocabulary.problems import PathPart, Problem
 
 Path = tuple[PathPart, ...]
 INPUT_NODES = (MenuNode, CollectNode, SpeechNode, CallbackNode, SurveyNode)

@@ -6,7 +6,7 @@ Shape::
     out = acd.enqueue(Enqueue(...), line="12345", caller="138...", at=t)
     out = acd.handle(SeatAnswered(...))          # any `AcdEvent`
     out.commands   # tuple of commands for the drivers (RingSeat, Bridge, StartTimer, ...)
-    out.facts      # tuple of `hotline.queue.facts` for statistics, the store, the wallboard
+    out.facts      # tuple of `hotline.vocabulary.facts` for statistics, the store, the wallboard
 
 Every call returns the commands *and* the facts of that one step, so nothing is left
 buffered between events. Decisions are made inside the event that makes them possible:
@@ -51,7 +51,7 @@ is reserved (state ringing, not rung) and `DialCitizen` goes out → `CallbackAn
 `RingSeat` → `SeatAnswered` → `Bridge`. `CallbackFailed` frees the seat; the request
 rests ``retry_spacing_s`` out of the line and returns to its place, until ``attempts``.
 
-Rules the code relies on (see also `hotline.queue.facts` for how outcomes are counted):
+Rules the code relies on (see also `hotline.vocabulary.facts` for how outcomes are counted):
 
 * a fresh login is *paused* (reason ``login``) until the agent sends `AgentReady`;
 * rank = effective priority (queue base + call priority + the current mode's tag
@@ -83,9 +83,20 @@ from hotline.agents.directory import (
     index_seats,
 )
 from hotline.agents.rosters import Attendance, Roster, attendance
-from hotline.agents.seat_state import SeatState
 from hotline.agents.seats import Seat, SeatBoard, SeatTrigger, SeatView
-from hotline.centre.commands import (
+from hotline.queue.announcements import (
+    CALLBACK_KEY,
+    EXIT_CALLBACK,
+    EXIT_RECORD,
+    QUEUE_CALLBACK_CONFIRMED,
+    default_prompt,
+    queue_announcement,
+)
+from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
+from hotline.queue.rules import QueueRules, RulesByMode, check_rules_by_mode
+from hotline.queue.timers import TimerBook
+from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
+from hotline.vocabulary.commands import (
     Announce,
     Bridge,
     CancelTimer,
@@ -100,7 +111,8 @@ from hotline.centre.commands import (
     StartTimer,
     StopRinging,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.errors import AcdError, RulesError
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -116,18 +128,7 @@ from hotline.centre.events import (
     SeatNoAnswer,
     TimerFired,
 )
-from hotline.centre.ports import Clock
-from hotline.queue.announcements import (
-    CALLBACK_KEY,
-    EXIT_CALLBACK,
-    EXIT_RECORD,
-    QUEUE_CALLBACK_CONFIRMED,
-    default_prompt,
-    queue_announcement,
-)
-from hotline.queue.errors import AcdError, RulesError
-from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     AcdFact,
     CallAbandoned,
     CallAnswered,
@@ -143,15 +144,9 @@ from hotline.queue.facts import (
     ModeChanged,
     RingNoAnswer,
 )
-from hotline.queue.rules import (
-    CallbackOrder,
-    ExitAction,
-    QueueRules,
-    RulesByMode,
-    check_rules_by_mode,
-)
-from hotline.queue.timers import TimerBook
-from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
+from hotline.vocabulary.ports import Clock
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction
+from hotline.vocabulary.states import SeatState
 
 AcdCommand = (
     HoldWithMusic

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from hotline.centre.commands import Announce, Prompt
+from hotline.vocabulary.commands import Announce, Prompt
 
 CALLBACK_KEY = "1"
 """The key a waiting caller presses to be called back instead (when the queue offers it)."""

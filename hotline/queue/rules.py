@@ -10,32 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from hotline.queue.errors import RulesError
+from hotline.vocabulary.errors import RulesError
+from hotline.vocabulary.queueing import (
+    MAX_SKILL_LEVEL,
+    MIN_SKILL_LEVEL,
+    CallbackOrder,
+    ExitAction,
+    Strategy,
+)
 
 _V = TypeVar("_V")
-
-MIN_SKILL_LEVEL = 1
-MAX_SKILL_LEVEL = 5
-
-
-class Strategy(StrEnum):
-    LONGEST_IDLE = "longest_idle"
-    FEWEST_CALLS = "fewest_calls"
-
-
-class ExitAction(StrEnum):
-    RECORD = "record"  # leave a message; it becomes a work order
-    CALLBACK = "callback"  # keep the caller's place and call them back
-
-
-class CallbackOrder(StrEnum):
-    AGENT_FIRST = "agent_first"  # ring the agent, then dial the citizen
-    CITIZEN_FIRST = "citizen_first"  # dial the citizen, then ring the agent
-
 
 def _check_level(level: int, what: str) -> None:
     if not MIN_SKILL_LEVEL <= level <= MAX_SKILL_LEVEL:

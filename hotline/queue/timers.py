@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hotline.centre.commands import CancelTimer, StartTimer
+from hotline.vocabulary.commands import CancelTimer, StartTimer
 
 
 class TimerBook:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     AcdFact,
     CallbackAttemptFailed,
     CallbackCompleted,

@@ -33,8 +33,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import (
+from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel, Where
+from hotline.composition import build_kernel
+from hotline.config.loader import Centre
+from hotline.config.schema import parse_hhmm
+from hotline.projections.stats import LiveStats
+from hotline.simulation.callbacks import CallbackLedger
+from hotline.simulation.scenario import Answer, Logins, Scenario
+from hotline.vocabulary.commands import (
     Announce,
     Bridge,
     CancelTimer,
@@ -54,7 +60,7 @@ from hotline.centre.commands import (
     StopRinging,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -74,11 +80,7 @@ from hotline.centre.events import (
     SpeechRecognized,
     TimerFired,
 )
-from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel, Where
-from hotline.config.loader import Centre
-from hotline.config.schema import parse_hhmm
-from hotline.simulation.callbacks import CallbackLedger
-from hotline.simulation.scenario import Answer, Logins, Scenario
+from hotline.vocabulary.states import SeatState
 
 # Speaking rates for prompt lengths: Mandarin TTS/recordings run about 4.5 characters a
 # second; Latin-script text about 14 characters a second.
@@ -159,6 +161,7 @@ class SimulationResult:
     kernel: CentreKernel
     timezone: ZoneInfo
     seed: int
+    stats: LiveStats
     modes: list[tuple[float, str]] = field(default_factory=list)  # (since, mode)
     logged_in_samples: list[tuple[float, int]] = field(default_factory=list)
     callbacks: CallbackLedger = field(default_factory=CallbackLedger)
@@ -251,13 +254,16 @@ class Simulation:
         self.centre = centre
         self.seed = scenario.seed if seed is None else seed
         self.rng = random.Random(self.seed)
-        # Facts are kept only until `_feed` takes them for the callback ledger.
-        self.kernel = CentreKernel.from_config(centre, mode=scenario.mode, keep_facts=True)
         self.callbacks = CallbackLedger()
         self._talks = 0  # conversations bridged and not yet ended (calls and callbacks)
         self._roster_plan = 0  # bumped when a mode switch replaces the roster's logins
         config = centre.config
         self.tz = ZoneInfo(config.centre.timezone)
+        self.stats = LiveStats(timezone=self.tz)
+        # Facts are kept only until `_feed` takes them for the callback ledger.
+        self.kernel = build_kernel(
+            centre, mode=scenario.mode, observers=[self.stats.apply], keep_facts=True
+        )
         midnight = datetime.combine(scenario.day, datetime.min.time(), tzinfo=self.tz)
         self.midnight = midnight.timestamp()
         self.start = self.midnight + parse_hhmm(scenario.start) * 60.0
@@ -368,7 +374,7 @@ class Simulation:
                 break
         return SimulationResult(
             self.scenario, self.start, self.end, self.now, self.totals, self.kernel, self.tz,
-            self.seed,
+            self.seed, self.stats,
             self._modes, self._logged_in_samples, self.callbacks, not self._all_settled(),
         )
 

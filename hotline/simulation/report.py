@@ -1,7 +1,7 @@
 """KPIs of a simulated day, per hour, per mode and per queue, from the kernel's own facts.
 
 Call figures come from the live statistics the kernel fed with the ACD's facts
-(`hotline.queue.stats`), so the simulator reports exactly what the wallboard would show:
+(`hotline.projections.stats`), so the simulator reports exactly what the wallboard would show:
 calls are counted in the hour (and mode) they were offered to a queue. Callback figures
 come from the simulator's ledger of the same facts (`hotline.simulation.callbacks`):
 requests, dials, connections, failed attempts and requests given up, each counted in
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hotline.queue.stats import (
+from hotline.projections.stats import (
     AVAILABLE_STATES,
     BUSY_STATES,
     CallRecord,
@@ -157,7 +157,7 @@ def _callback_row(label: str, mode: str, records: Iterable[CallbackRecord],
 
 
 def build_report(result: SimulationResult) -> Report:
-    stats = result.kernel.stats
+    stats = result.stats
     calls = stats.calls()
     handled = stats.handled()
     now = result.finished
@@ -336,7 +336,7 @@ def format_report(result: SimulationResult, report: Report | None = None) -> str
             *(_cb_line(row) for row in report.callback_modes),
             _cb_line(report.callback_day),
         ]
-    changes = result.kernel.stats.mode_changes
+    changes = result.stats.mode_changes
     if changes:
         lines.append("")
         lines.append("mode switches")

@@ -21,9 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from hotline.config.loader import Centre
 from hotline.config.messages import explain
-from hotline.config.problems import ConfigError
 from hotline.config.schema import parse_hhmm
+from hotline.config.suggest import unknown
 from hotline.config.yaml_positions import YamlProblems, load_yaml_file
+from hotline.vocabulary.problems import ConfigError
 
 
 class _Model(BaseModel):
@@ -297,6 +298,5 @@ def check_against_centre(scenario: Scenario, file: str | Path, centre: Centre) -
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
-    from hotline.config.suggest import unknown
 
     return unknown(kind, name, list(known))

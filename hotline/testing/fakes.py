@@ -9,10 +9,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from hotline.centre.commands import Recognize
-from hotline.centre.events import SpeechRecognized
-from hotline.centre.ports import Suggestion
 from hotline.ivr.compiled import normalise_speech
+from hotline.vocabulary.commands import Recognize
+from hotline.vocabulary.events import SpeechRecognized
+from hotline.vocabulary.ports import Suggestion
 
 
 class KeywordClassifier:

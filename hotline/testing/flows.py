@@ -23,7 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline.centre.commands import (
+from hotline.ivr.engine import Ending, FlowEngine, IvrState, Phase
+from hotline.ivr.environment import Environment, Hours, StaticEnvironment
+from hotline.ivr.files import SAMPLE_CONFIG, load_ivr_config
+from hotline.testing.fakes import KeywordClassifier, Utterance, satisfaction_classifier
+from hotline.vocabulary.commands import (
     CollectDigits,
     Enqueue,
     Hangup,
@@ -35,7 +39,7 @@ from hotline.centre.commands import (
     SetVariable,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.events import (
     CallContext,
     CallerHungUp,
     DigitsReceived,
@@ -46,11 +50,7 @@ from hotline.centre.events import (
     SpeechRecognized,
     TransferFailed,
 )
-from hotline.centre.ports import TextClassifier
-from hotline.ivr.engine import Ending, FlowEngine, IvrState, Phase
-from hotline.ivr.environment import Environment, Hours, StaticEnvironment
-from hotline.ivr.files import SAMPLE_CONFIG, load_ivr_config
-from hotline.testing.fakes import KeywordClassifier, Utterance, satisfaction_classifier
+from hotline.vocabulary.ports import TextClassifier
 
 
 @dataclass(frozen=True, slots=True)

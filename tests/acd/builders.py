@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from hotline.agents.directory import Agent, SeatDef
 from hotline.agents.rosters import Roster
 from hotline.agents.seats import SeatView
-from hotline.centre.commands import Enqueue
-from hotline.centre.events import AgentLoggedIn, AgentReady
 from hotline.queue.acd import Acd
-from hotline.queue.harness import AcdHarness
 from hotline.queue.rules import QueueRules
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import Enqueue
+from hotline.vocabulary.events import AgentLoggedIn, AgentReady
 
 
 def agent(agent_id: str, team: str = "a", **skills: int) -> Agent:

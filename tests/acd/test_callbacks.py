@@ -7,9 +7,11 @@ import itertools
 import pytest
 
 from acd.builders import agent, call, centre, login_ready, seat_of
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import Bridge, DialCitizen, Hangup, RequestCallback, RingSeat
-from hotline.centre.events import (
+from hotline.queue.rules import CallbackRule, QueueRules
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import Bridge, DialCitizen, Hangup, RequestCallback, RingSeat
+from hotline.vocabulary.errors import AcdError
+from hotline.vocabulary.events import (
     AgentPaused,
     CallbackAnswered,
     CallbackChosen,
@@ -19,8 +21,7 @@ from hotline.centre.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     CallbackAttemptFailed,
     CallbackCompleted,
     CallbackDialled,
@@ -29,8 +30,8 @@ from hotline.queue.facts import (
     CallCompleted,
     CallExited,
 )
-from hotline.queue.harness import AcdHarness
-from hotline.queue.rules import CallbackOrder, CallbackRule, ExitAction, QueueRules
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction
+from hotline.vocabulary.states import SeatState
 
 
 def queue(order: CallbackOrder = CallbackOrder.AGENT_FIRST, **kw: object) -> QueueRules:

@@ -12,9 +12,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from acd.builders import seat_of
 from hotline.agents.directory import Agent
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import Announce, DialCitizen, Enqueue, RingSeat, StopRinging
-from hotline.centre.events import (
+from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
+from hotline.queue.rules import CallbackRule, ExpansionStep, OverflowRule, QueueRules
+from hotline.queue.waiting import EntryState
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import Announce, DialCitizen, Enqueue, RingSeat, StopRinging
+from hotline.vocabulary.errors import AcdError
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -29,9 +33,7 @@ from hotline.centre.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     CALL_OUTCOMES,
     CallAnswered,
     CallbackCompleted,
@@ -42,16 +44,8 @@ from hotline.queue.facts import (
     RingNoAnswer,
     SeatStateChanged,
 )
-from hotline.queue.harness import AcdHarness
-from hotline.queue.rules import (
-    CallbackOrder,
-    CallbackRule,
-    ExitAction,
-    ExpansionStep,
-    OverflowRule,
-    QueueRules,
-)
-from hotline.queue.waiting import EntryState
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction
+from hotline.vocabulary.states import SeatState
 
 AGENTS = [
     Agent("a0", "A0", "t1", {"tax": 5}),

@@ -9,24 +9,6 @@ import pytest
 from acd.builders import agent, call, centre, login_ready, seat_of
 from hotline.agents.directory import GUEST_SKILL_LEVEL, Guest, SeatDef
 from hotline.agents.rosters import Roster, RosterDay, Shift
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import (
-    Announce,
-    CancelTimer,
-    DialCitizen,
-    Hangup,
-    RingSeat,
-    StartTimer,
-    StopRinging,
-)
-from hotline.centre.events import (
-    AgentLoggedIn,
-    AgentReady,
-    CallbackAnswered,
-    DigitsReceived,
-    SeatAnswered,
-    SeatNoAnswer,
-)
 from hotline.queue.acd import (
     CALLBACK_REGISTERED,
     NO_REPORT,
@@ -41,17 +23,30 @@ from hotline.queue.announcements import (
     minutes,
     queue_announcement,
 )
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import CallbackRequested, CallExited, RingNoAnswer
-from hotline.queue.harness import AcdHarness
-from hotline.queue.rules import (
-    AnnounceRule,
-    CallbackOrder,
-    CallbackRule,
-    ExitAction,
-    QueueRules,
-)
+from hotline.queue.rules import AnnounceRule, CallbackRule, QueueRules
 from hotline.queue.waiting import EntryKind
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import (
+    Announce,
+    CancelTimer,
+    DialCitizen,
+    Hangup,
+    RingSeat,
+    StartTimer,
+    StopRinging,
+)
+from hotline.vocabulary.errors import AcdError
+from hotline.vocabulary.events import (
+    AgentLoggedIn,
+    AgentReady,
+    CallbackAnswered,
+    DigitsReceived,
+    SeatAnswered,
+    SeatNoAnswer,
+)
+from hotline.vocabulary.facts import CallbackRequested, CallExited, RingNoAnswer
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction
+from hotline.vocabulary.states import SeatState
 
 CALLBACKS = CallbackRule(enabled=True)
 
@@ -311,7 +306,7 @@ def test_guest_levels_from_the_roster_then_the_directory_then_the_default() -> N
 
 
 def test_guest_records_are_checked() -> None:
-    from hotline.queue.errors import RulesError
+    from hotline.vocabulary.errors import RulesError
 
     with pytest.raises(RulesError, match="level 6"):
         Guest("boss", "", {"leader": 6})

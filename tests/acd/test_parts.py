@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.centre.commands import CancelTimer, StartTimer
 from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
 from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import Entry, EntryKind, WaitingIndex
+from hotline.vocabulary.commands import CancelTimer, StartTimer
 
 
 def test_rearming_cancels_and_late_fires_are_stale() -> None:

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from acd.builders import agent, seat_of
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import Enqueue, RingSeat
-from hotline.centre.events import (
+from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
+from hotline.queue.rules import QueueRules
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import Enqueue, RingSeat
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentPaused,
     AgentReady,
@@ -23,10 +25,8 @@ from hotline.centre.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
-from hotline.queue.facts import RingNoAnswer
-from hotline.queue.harness import AcdHarness
-from hotline.queue.rules import QueueRules
+from hotline.vocabulary.facts import RingNoAnswer
+from hotline.vocabulary.states import SeatState
 
 AGENTS = [f"a{i}" for i in range(3)]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from acd.builders import agent, call, centre, login_ready, seat_of
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import (
+from hotline.queue.rules import AnnounceRule, CallbackRule, ExpansionStep, OverflowRule, QueueRules
+from hotline.testing.acd_harness import AcdHarness
+from hotline.vocabulary.commands import (
     Announce,
     Bridge,
     Enqueue,
@@ -15,7 +16,8 @@ from hotline.centre.commands import (
     RingSeat,
     StopRinging,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.errors import AcdError
+from hotline.vocabulary.events import (
     AgentPaused,
     AgentReady,
     CallEnded,
@@ -24,8 +26,7 @@ from hotline.centre.events import (
     SeatNoAnswer,
     TimerFired,
 )
-from hotline.queue.errors import AcdError
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     CallAbandoned,
     CallAnswered,
     CallCompleted,
@@ -34,15 +35,8 @@ from hotline.queue.facts import (
     CallQueued,
     RingNoAnswer,
 )
-from hotline.queue.harness import AcdHarness
-from hotline.queue.rules import (
-    AnnounceRule,
-    CallbackRule,
-    ExpansionStep,
-    OverflowRule,
-    QueueRules,
-    Strategy,
-)
+from hotline.vocabulary.queueing import Strategy
+from hotline.vocabulary.states import SeatState
 
 GENERAL = QueueRules("general", announce=None)
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.queue.errors import RulesError
 from hotline.queue.rules import (
     AnnounceRule,
-    CallbackOrder,
-    ExitAction,
     ExpansionStep,
     OverflowRule,
     QueueRules,
-    Strategy,
     check_rules_by_mode,
     queue_rules_from_mapping,
 )
+from hotline.vocabulary.errors import RulesError
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction, Strategy
 
 
 def test_expansion_levels_over_time() -> None:

@@ -9,10 +9,11 @@ import pytest
 from acd.builders import agent, call, centre, login_ready, seat_of
 from hotline.agents.directory import Agent
 from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
-from hotline.agents.seat_state import SeatState
 from hotline.agents.seats import TRANSITIONS, SeatBoard, SeatError, SeatTrigger
-from hotline.centre.commands import NotifyReserve, RingSeat
-from hotline.centre.events import (
+from hotline.queue.rules import QueueRules
+from hotline.vocabulary.commands import NotifyReserve, RingSeat
+from hotline.vocabulary.errors import AcdError, RulesError
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
@@ -22,9 +23,8 @@ from hotline.centre.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.queue.errors import AcdError, RulesError
-from hotline.queue.facts import ModeChanged, SeatStateChanged
-from hotline.queue.rules import QueueRules
+from hotline.vocabulary.facts import ModeChanged, SeatStateChanged
+from hotline.vocabulary.states import SeatState
 
 DAY = 86400.0
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC

@@ -323,7 +323,7 @@ def test_not_a_model_file(tmp_path: Path) -> None:
 
 
 def test_dispatcher_and_model_are_text_classifiers(model: DispatchModel) -> None:
-    from hotline.centre.ports import TextClassifier
+    from hotline.vocabulary.ports import TextClassifier
 
     classifiers: list[TextClassifier] = [model, SmartDispatcher(model), SmartDispatcher()]
     for classifier in classifiers:
@@ -372,7 +372,7 @@ def test_departments_from_map_rules_and_constructor() -> None:
 
 
 def test_rule_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
-    from hotline.config.problems import ConfigError
+    from hotline.vocabulary.problems import ConfigError
 
     path = tmp_path / "rules.yaml"
     path.write_text(

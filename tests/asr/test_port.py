@@ -20,8 +20,8 @@ from hotline.asr.twilio_speech import (
     match_phrase,
 )
 from hotline.asr.vosk_source import VoskSpeechSource
-from hotline.centre.commands import Recognize
-from hotline.centre.events import NoInput, SpeechRecognized, SpeechStarted
+from hotline.vocabulary.commands import Recognize
+from hotline.vocabulary.events import NoInput, SpeechRecognized, SpeechStarted
 
 from .conftest import Say, silence
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.asr.cli import DEFAULT_SATISFACTION_CSV
 from hotline.asr.dispatch_data import LabelledText, read_labelled_csv
 from hotline.asr.satisfaction import (
+    DEFAULT_SATISFACTION_CSV,
     LABELS,
     SatisfactionLabel,
     SatisfactionRecogniser,

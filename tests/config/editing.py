@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config.loader import load_centre
-from hotline.config.problems import ConfigError
+from hotline.vocabulary.problems import ConfigError
 
 
 class CentreCopy:

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from config.conftest import FIXTURES
 from config.editing import CentreCopy
 from hotline.config.loader import Centre, load_centre
-from hotline.config.problems import ConfigError
-from hotline.config.schema import QueueExit, Strategy
+from hotline.vocabulary.problems import ConfigError
+from hotline.vocabulary.queueing import ExitAction, Strategy
 
 # --- the shipped sample -----------------------------------------------------------------
 
@@ -75,7 +75,7 @@ def test_queue_defaults_are_the_documented_ones(centre: CentreCopy) -> None:
     loaded = load_centre(centre.root)
     backup = loaded.queues["backup"]
     assert (backup.min_level, backup.ring_timeout_s, backup.wrap_up_s) == (1, 15, 30)
-    assert backup.strategy is Strategy.LONGEST_IDLE and backup.exit is QueueExit.RECORD
+    assert backup.strategy is Strategy.LONGEST_IDLE and backup.exit is ExitAction.RECORD
     assert (backup.target.answered_pct, backup.target.within_s) == (80, 15)
     assert backup.announce.first_after_s == 30 and backup.announce.every_s == 60
     assert backup.callback.attempts == 3 and backup.callback.retry_spacing_s == 300

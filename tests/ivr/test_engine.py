@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from hotline.centre.commands import (
+from hotline.ivr.compiled import FlowError
+from hotline.ivr.engine import Ending, FlowEngine, IllegalEvent, IvrState, Phase
+from hotline.ivr.environment import StaticEnvironment
+from hotline.ivr.prompts import PromptCatalogue
+from hotline.testing import KeywordClassifier, Say, run_flow
+from hotline.vocabulary.commands import (
     CollectDigits,
     Enqueue,
     Hangup,
@@ -18,7 +23,7 @@ from hotline.centre.commands import (
     SetVariable,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.events import (
     CallContext,
     CallerHungUp,
     DigitsReceived,
@@ -31,11 +36,6 @@ from hotline.centre.events import (
     TimerFired,
     TransferFailed,
 )
-from hotline.ivr.compiled import FlowError
-from hotline.ivr.engine import Ending, FlowEngine, IllegalEvent, IvrState, Phase
-from hotline.ivr.environment import StaticEnvironment
-from hotline.ivr.prompts import PromptCatalogue
-from hotline.testing import KeywordClassifier, Say, run_flow
 
 from .helpers import PROMPTS, make_engine, make_flow
 

@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 import pytest
 
-from hotline.centre.commands import Recognize
 from hotline.cli import main
 from hotline.ivr.environment import StaticEnvironment
 from hotline.testing import (
@@ -18,6 +17,7 @@ from hotline.testing import (
     sample_environment,
 )
 from hotline.testing.fakes import satisfaction_classifier
+from hotline.vocabulary.commands import Recognize
 
 
 def at(iso: str) -> float:

@@ -7,7 +7,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline.centre.commands import (
+from hotline.ivr.engine import Ending, FlowEngine, IllegalEvent, Phase
+from hotline.testing import (
+    SAMPLE_LINES,
+    Press,
+    Say,
+    Silence,
+    SwitchMode,
+    run_flow,
+    sample_engine,
+    sample_environment,
+)
+from hotline.vocabulary.commands import (
     TERMINAL_COMMANDS,
     Enqueue,
     Hangup,
@@ -15,7 +26,7 @@ from hotline.centre.commands import (
     RequestCallback,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.events import (
     CallContext,
     CallerHungUp,
     DigitsReceived,
@@ -27,17 +38,6 @@ from hotline.centre.events import (
     SpeechStarted,
     TimerFired,
     TransferFailed,
-)
-from hotline.ivr.engine import Ending, FlowEngine, IllegalEvent, Phase
-from hotline.testing import (
-    SAMPLE_LINES,
-    Press,
-    Say,
-    Silence,
-    SwitchMode,
-    run_flow,
-    sample_engine,
-    sample_environment,
 )
 
 ENGINE = sample_engine()  # module level: Hypothesis re-runs tests many times

@@ -6,8 +6,6 @@ from datetime import date
 
 import pytest
 
-from hotline.centre.commands import Enqueue, Hangup, RequestCallback, SetVariable, Transfer
-from hotline.centre.events import DigitsReceived
 from hotline.ivr.engine import Ending, FlowEngine, IllegalEvent
 from hotline.testing import (
     Say,
@@ -16,6 +14,8 @@ from hotline.testing import (
     run_flow,
     sample_environment,
 )
+from hotline.vocabulary.commands import Enqueue, Hangup, RequestCallback, SetVariable, Transfer
+from hotline.vocabulary.events import DigitsReceived
 
 EVENING = "2020-02-10T20:00:00+08:00"  # Monday, after office hours
 SATURDAY = "2020-02-08T10:00:00+08:00"
@@ -348,7 +348,7 @@ def test_hang_up_at_every_step(engine: FlowEngine, line: str, script: list[objec
 
 
 def _call(line: str):  # type: ignore[no-untyped-def]
-    from hotline.centre.events import CallContext
+    from hotline.vocabulary.events import CallContext
 
     return CallContext("c1", line, "13912345678", 0.0)
 

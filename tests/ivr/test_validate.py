@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hotline.config.problems import Problem
 from hotline.ivr.model import Flow
 from hotline.ivr.prompts import PromptCatalogue
 from hotline.ivr.validate import FlowCheckContext, check_flows
+from hotline.vocabulary.problems import Problem
 
 from .helpers import PROMPTS, make_flow
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hotline.centre.kernel import CentreKernel
+from hotline.composition import build_kernel
 from hotline.config.loader import Centre, load_centre
+from hotline.projections.stats import LiveStats
 
-from .kit import CONFIG
+from .kit import CONFIG, TZ
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +19,12 @@ def centre() -> Centre:
 
 
 @pytest.fixture
-def kernel(centre: Centre) -> CentreKernel:
+def stats() -> LiveStats:
+    """Live statistics fed with every fact of the `kernel` fixture."""
+    return LiveStats(timezone=TZ)
+
+
+@pytest.fixture
+def kernel(centre: Centre, stats: LiveStats) -> CentreKernel:
     """A fresh centre kernel on the sample, in normal mode."""
-    return CentreKernel.from_config(centre)
+    return build_kernel(centre, observers=[stats.apply])

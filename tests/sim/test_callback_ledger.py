@@ -6,19 +6,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.queue.facts import (
+from hotline.simulation.callbacks import (
+    CallbackLedger,
+    CallbackLedgerError,
+    CallbackOrigin,
+    CallbackOutcome,
+)
+from hotline.vocabulary.facts import (
     CallbackAttemptFailed,
     CallbackCompleted,
     CallbackDialled,
     CallbackGaveUp,
     CallbackRequested,
     CallExited,
-)
-from hotline.simulation.callbacks import (
-    CallbackLedger,
-    CallbackLedgerError,
-    CallbackOrigin,
-    CallbackOutcome,
 )
 
 T = 1_000_000.0

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hotline.centre.kernel import Where
 from hotline.config.loader import Centre
-from hotline.queue.stats import Outcome
+from hotline.projections.stats import Outcome
 from hotline.simulation.engine import simulate
 from hotline.simulation.scenario import SupervisorAction, load_scenario
 
@@ -48,7 +48,7 @@ def test_every_call_is_accounted_for_and_in_one_place(
         "citizens": citizens, "agents": agents, "supervisor": supervisor,
     })
     result = simulate(scenario, centre)
-    kernel, totals, stats = result.kernel, result.totals, result.kernel.stats
+    kernel, totals, stats = result.kernel, result.totals, result.stats
     records = stats.calls()
 
     # Driver side: every arrival ended somewhere, or is still in the IVR.

@@ -7,8 +7,14 @@ from datetime import datetime
 
 import pytest
 
-from hotline.agents.seat_state import SeatState
-from hotline.centre.commands import (
+from hotline.centre.kernel import CentreKernel, Refusal, Where
+from hotline.composition import build_kernel, rules_from_config
+from hotline.config.calendar import CentreEnvironment
+from hotline.config.loader import Centre
+from hotline.ivr.engine import IllegalEvent
+from hotline.projections.stats import LiveStats
+from hotline.queue.acd import Acd
+from hotline.vocabulary.commands import (
     Bridge,
     CollectDigits,
     Enqueue,
@@ -22,7 +28,8 @@ from hotline.centre.commands import (
     StartTimer,
     Transfer,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.errors import KernelError
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentReady,
     CallArrived,
@@ -38,10 +45,7 @@ from hotline.centre.events import (
     TimerFired,
     TransferFailed,
 )
-from hotline.centre.kernel import CentreKernel, KernelError, Where
-from hotline.config.loader import Centre
-from hotline.ivr.engine import IllegalEvent
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     CallAbandoned,
     CallAnswered,
     CallbackRequested,
@@ -50,6 +54,7 @@ from hotline.queue.facts import (
     CallQueued,
     ModeChanged,
 )
+from hotline.vocabulary.states import SeatState
 
 from .kit import TZ, T, only
 
@@ -68,7 +73,9 @@ def login(kernel: CentreKernel, agent: str, seat: str, at: float = T) -> None:
     kernel.handle(AgentReady(agent, at))
 
 
-def test_a_call_walks_from_the_ivr_to_an_agent_and_is_counted(kernel: CentreKernel) -> None:
+def test_a_call_walks_from_the_ivr_to_an_agent_and_is_counted(
+    kernel: CentreKernel, stats: LiveStats
+) -> None:
     login(kernel, "1001", "s01")
     to_main_menu(kernel)
     out = kernel.handle(DigitsReceived("c1", "0", T + 6))
@@ -84,7 +91,7 @@ def test_a_call_walks_from_the_ivr_to_an_agent_and_is_counted(kernel: CentreKern
     assert [type(f) for f in facts if not hasattr(f, "old")] == [
         CallQueued, CallAnswered, CallCompleted,
     ]
-    snap = kernel.stats.snapshot(T + 300)
+    snap = stats.snapshot(T + 300)
     assert snap.queues["general"].today.answered == 1
     assert snap.queues["general"].today.answered_within_target == 1
     assert snap.agents_by_state[SeatState.WRAP_UP] == 1
@@ -203,14 +210,11 @@ def test_events_out_of_place_raise_and_change_nothing(kernel: CentreKernel) -> N
 
 
 def test_a_hand_off_the_acd_refuses_ends_the_call_politely(centre: Centre) -> None:
-    from hotline.centre.kernel import Refusal, rules_from_config
-    from hotline.config.calendar import CentreEnvironment
-    from hotline.queue.acd import Acd
 
     # An ACD that lacks the epidemic queue the flows still name (a config slip).
     rules = {mode: {name: r for name, r in queues.items() if name != "epidemic"}
              for mode, queues in rules_from_config(centre.config).items()}
-    base = CentreKernel.from_config(centre)
+    base = build_kernel(centre)
     acd = Acd(rules, [], {"s01": "PJSIP/8001"})
     kernel = CentreKernel(base.engine, acd, CentreEnvironment(centre.config, "normal"),
                           lambda number, mode: ("main", None, True))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hotline.config.loader import load_centre
-from hotline.queue.staffing import erlang_a_performance, erlang_c_performance
-from hotline.queue.stats import Outcome
+from hotline.projections.staffing import erlang_a_performance, erlang_c_performance
+from hotline.projections.stats import Outcome
 from hotline.simulation.engine import simulate
 from hotline.simulation.scenario import load_scenario
 
@@ -21,7 +21,7 @@ WARM_UP_S = 300.0  # the centre starts empty; drop the first minutes
 def test_mmc_reproduces_erlang_c_within_one_point() -> None:
     scenario, config_dir = load_scenario(HERE / "mmc_scenario.yaml")
     result = simulate(scenario, load_centre(config_dir))
-    calls = [c for c in result.kernel.stats.calls() if c.queued_at >= result.start + WARM_UP_S]
+    calls = [c for c in result.stats.calls() if c.queued_at >= result.start + WARM_UP_S]
     assert len(calls) > 80_000
     # Nobody hangs up and nobody is left waiting after the drain: every call answered.
     assert all(c.outcome is Outcome.ANSWERED for c in calls)
@@ -64,7 +64,7 @@ def test_impatient_callers_reproduce_erlang_a() -> None:
         update={"end": "12:00", "citizens": citizens, "agents": agents}
     )
     result = simulate(scenario, centre)
-    calls = [c for c in result.kernel.stats.calls() if c.queued_at >= result.start + WARM_UP_S]
+    calls = [c for c in result.stats.calls() if c.queued_at >= result.start + WARM_UP_S]
     assert len(calls) > 40_000
     target_s = aht * 15.0 / 180.0
     predicted = erlang_a_performance(3, 1.0, aht, patience, target_s)

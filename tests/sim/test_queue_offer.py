@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from hotline.centre.commands import (
+from hotline.centre.kernel import CALLBACK_REGISTERED, CentreKernel, Where
+from hotline.composition import build_kernel, guests_from_config, rules_from_config
+from hotline.config.calendar import CentreEnvironment
+from hotline.config.loader import Centre, kernel_prompt_problems, load_centre
+from hotline.projections.stats import LiveStats
+from hotline.queue.acd import NO_REPORT, Acd
+from hotline.vocabulary.commands import (
     Announce,
     CollectDigits,
     Enqueue,
@@ -20,7 +26,7 @@ from hotline.centre.commands import (
     StartTimer,
     StopRinging,
 )
-from hotline.centre.events import (
+from hotline.vocabulary.events import (
     AgentLoggedIn,
     AgentReady,
     CallArrived,
@@ -30,18 +36,8 @@ from hotline.centre.events import (
     SpeechRecognized,
     TimerFired,
 )
-from hotline.centre.kernel import (
-    CALLBACK_REGISTERED,
-    CentreKernel,
-    Where,
-    guests_from_config,
-    rules_from_config,
-)
-from hotline.config.calendar import CentreEnvironment
-from hotline.config.loader import Centre, kernel_prompt_problems, load_centre
-from hotline.config.problems import ConfigError
-from hotline.queue.acd import NO_REPORT, Acd
-from hotline.queue.facts import CallbackRequested, CallExited, RingNoAnswer
+from hotline.vocabulary.facts import CallbackRequested, CallExited, RingNoAnswer
+from hotline.vocabulary.problems import ConfigError
 
 from .kit import CONFIG, T, only
 
@@ -97,7 +93,7 @@ def test_the_announcement_is_spoken_in_the_lines_language(kernel: CentreKernel) 
 
 
 def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
-    kernel: CentreKernel,
+    kernel: CentreKernel, stats: LiveStats,
 ) -> None:
     to_queue(kernel, "c1")
     queued = to_queue(kernel, "c2", caller="13800000002")
@@ -116,7 +112,7 @@ def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
     ]
     assert [r.request_id for r in only(facts, CallbackRequested)] == ["c2.cb"]
     assert kernel.acd.position("c2.cb") == 2  # behind c1, as the call was
-    snap = kernel.stats.snapshot(T + 41)
+    snap = stats.snapshot(T + 41)
     assert snap.queues["general"].today.offered == 2
 
 
@@ -136,7 +132,7 @@ def test_the_key_is_ignored_when_the_queue_offers_no_callback(centre: Centre) ->
                for name, r in queues.items()}
         for mode, queues in rules_from_config(centre.config).items()
     }
-    base = CentreKernel.from_config(centre)
+    base = build_kernel(centre)
     kernel = CentreKernel(base.engine, Acd(rules, [], {"s01": "PJSIP/8001"}),
                           CentreEnvironment(centre.config, "normal"),
                           lambda number, mode: ("main", None, True))  # engine's catalogue
@@ -190,7 +186,7 @@ def test_guest_levels_come_from_the_config(centre: Centre) -> None:
     skill = roster.guests[some_guest].skill
     assert guests[some_guest].skills[skill] == 3
     seat = roster.guests[some_guest].seat or "guest1"
-    kernel = CentreKernel.from_config(dataclasses.replace(centre, config=config))
+    kernel = build_kernel(dataclasses.replace(centre, config=config))
     kernel.handle(AgentLoggedIn(some_guest, seat, T, guest_skills=(skill,)))
     view = kernel.acd.seat(some_guest)
     assert view is not None and view.guest and dict(view.skills) == {skill: 3}

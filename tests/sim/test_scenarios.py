@@ -10,11 +10,11 @@ from pydantic import TypeAdapter
 from hotline.centre.kernel import Where
 from hotline.cli import main
 from hotline.config.loader import Centre
-from hotline.config.problems import ConfigError
-from hotline.queue.stats import Outcome
+from hotline.projections.stats import Outcome
 from hotline.simulation.engine import SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
 from hotline.simulation.scenario import Dist, Scenario, check_against_centre, load_scenario
+from hotline.vocabulary.problems import ConfigError
 
 from .kit import ROOT
 
@@ -40,13 +40,13 @@ def surge(centre: Centre) -> tuple[Scenario, SimulationResult]:
 def test_supervisor_switches_to_emergency_at_ten(surge: tuple[Scenario, SimulationResult]
                                                  ) -> None:
     _, result = surge
-    changes = result.kernel.stats.mode_changes
+    changes = result.stats.mode_changes
     assert [(c.old, c.new) for c in changes] == [("normal", "emergency")]
     assert changes[0].at == result.start + 2 * 3600
     assert changes[0].by == "值班长 张敏"
     assert result.kernel.mode == "emergency"
     # Calls queued after the switch can reach the emergency-only epidemic option.
-    calls = result.kernel.stats.calls()
+    calls = result.stats.calls()
     switch = changes[0].at
     epidemic_after = sum(1 for c in calls if c.queue == "epidemic" and c.queued_at >= switch)
     epidemic_before = sum(1 for c in calls if c.queue == "epidemic" and c.queued_at < switch)
@@ -69,7 +69,7 @@ def test_reserve_and_emergency_roster_log_in_over_the_next_hour(
 
 def test_surge_triples_the_arrivals(surge: tuple[Scenario, SimulationResult]) -> None:
     _, result = surge
-    calls = result.kernel.stats.calls()
+    calls = result.stats.calls()
     switch = result.start + 2 * 3600
     # Same shape in the profile around 09:00-11:00; the surge multiplies it by three.
     before = sum(1 for c in calls if switch - 3600 <= c.queued_at < switch)
@@ -100,7 +100,7 @@ def test_kpis_add_up(surge: tuple[Scenario, SimulationResult]) -> None:
         + totals.transfers + totals.ivr_callbacks + totals.refused + still_in_ivr
     )
     # Answered calls were talked to: conversations ended (with wrap-up) as many times.
-    answered = sum(1 for c in result.kernel.stats.calls() if c.outcome is Outcome.ANSWERED)
+    answered = sum(1 for c in result.stats.calls() if c.outcome is Outcome.ANSWERED)
     assert answered == report.day.figures.answered
     assert result.totals.rings >= answered
     text = format_report(result)

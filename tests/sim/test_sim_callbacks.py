@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from hotline.centre.commands import Announce
-from hotline.centre.events import DigitsReceived
 from hotline.centre.kernel import CentreKernel, Where
 from hotline.config.loader import Centre
 from hotline.simulation.callbacks import CallbackOrigin, CallbackOutcome
 from hotline.simulation.engine import Simulation, SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
 from hotline.simulation.scenario import Dist, Logins, Scenario, load_scenario
+from hotline.vocabulary.commands import Announce
+from hotline.vocabulary.events import DigitsReceived
 
 from .kit import ROOT
 

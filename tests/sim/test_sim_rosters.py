@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from hotline.centre.events import AgentLoggedIn, AgentLoggedOut
 from hotline.config.loader import Centre
 from hotline.simulation.engine import Simulation
 from hotline.simulation.scenario import load_scenario
+from hotline.vocabulary.events import AgentLoggedIn, AgentLoggedOut
 
 from .kit import ROOT, TZ
 

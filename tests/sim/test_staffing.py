@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.linalg import expm
 from scipy.special import gammainc, gammaln
 
-from hotline.queue.staffing import (
+from hotline.projections.staffing import (
     ServiceTarget,
     StaffingError,
     advise,
@@ -201,7 +201,7 @@ def test_cli_staffing(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_advice_from_live_figures() -> None:
-    from hotline.queue.staffing import advise_from_live
+    from hotline.projections.staffing import advise_from_live
 
     # 50 calls in 15 minutes = 200 calls/h; AHT 180 s: the textbook 10 Erlangs.
     advice = advise_from_live(50, 900.0, 180.0, logged_in=12, target=ServiceTarget(0.8, 20))

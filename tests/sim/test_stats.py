@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.agents.seat_state import SeatState
-from hotline.queue.facts import (
+from hotline.projections.stats import WINDOW_S, LiveStats, StatsError
+from hotline.vocabulary.facts import (
     AcdFact,
     CallAbandoned,
     CallAnswered,
@@ -21,7 +21,7 @@ from hotline.queue.facts import (
     CallQueued,
     SeatStateChanged,
 )
-from hotline.queue.stats import WINDOW_S, LiveStats, StatsError
+from hotline.vocabulary.states import SeatState
 
 TZ = ZoneInfo("Asia/Shanghai")
 # 23:40 local time: generated days cross midnight, so "today" really slides.
@@ -272,7 +272,7 @@ def test_bad_facts_raise_and_change_nothing() -> None:
 
 
 def test_callbacks_and_mode_switches_are_kept() -> None:
-    from hotline.queue.facts import (
+    from hotline.vocabulary.facts import (
         CallbackCompleted,
         CallbackGaveUp,
         CallbackRequested,

@@ -1,6 +1,6 @@
 """Domain facts the ACD emits for statistics, the store (CDR, timeline) and the wallboard.
 
-Facts say what *happened*; commands (``hotline.centre.commands``) say what a driver must
+Facts say what *happened*; commands (``hotline.vocabulary.commands``) say what a driver must
 do. Facts are frozen, carry the kernel-clock time ``at`` and only plain values, so they
 serialise and replay. They are stable: add fields only at the end and with defaults.
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.agents.seat_state import SeatState
+from hotline.vocabulary.states import SeatState
 
 
 @dataclass(frozen=True, slots=True)

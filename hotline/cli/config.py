@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from hotline.config.asterisk_conf import DEFAULT_APP, extensions_conf, pjsip_conf
 from hotline.config.loader import Centre, load_centre
-from hotline.config.problems import ConfigError
+from hotline.vocabulary.problems import ConfigError
 
 DEFAULT_DIR = "config"
 

@@ -1,4 +1,4 @@
-"""Live statistics, built only from the ACD's facts (`hotline.queue.facts`).
+"""Live statistics, built only from the ACD's facts (`hotline.vocabulary.facts`).
 
 Counting rules (they make the figures add up by construction):
 
@@ -29,8 +29,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from hotline.agents.seat_state import SeatState
-from hotline.queue.facts import (
+from hotline.vocabulary.facts import (
     AcdFact,
     CallAbandoned,
     CallAnswered,
@@ -43,6 +42,7 @@ from hotline.queue.facts import (
     ModeChanged,
     SeatStateChanged,
 )
+from hotline.vocabulary.states import SeatState
 
 WINDOW_S = 15 * 60.0
 DEFAULT_TIMEZONE = "Asia/Shanghai"

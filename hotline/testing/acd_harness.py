@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from hotline.centre.commands import CancelTimer, Enqueue, RequestCallback, StartTimer
-from hotline.centre.events import TimerFired
 from hotline.queue.acd import Acd, AcdCommand, AcdEvent, AcdOutput
-from hotline.queue.facts import AcdFact
+from hotline.vocabulary.commands import CancelTimer, Enqueue, RequestCallback, StartTimer
+from hotline.vocabulary.events import TimerFired
+from hotline.vocabulary.facts import AcdFact
 
 _T = TypeVar("_T")
 
@@ -89,4 +89,4 @@ class AcdHarness:
 
 
 def _is_fact_type(kind: type[object]) -> bool:
-    return kind.__module__ == "hotline.queue.facts"
+    return kind.__module__ == "hotline.vocabulary.facts"

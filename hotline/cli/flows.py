@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from hotline.config.problems import ConfigError
+from hotline.config.calendar import CentreEnvironment
+from hotline.config.loader import load_centre
 from hotline.ivr.compiled import FlowError
 from hotline.ivr.diagram import as_dot, as_mermaid, as_text
 from hotline.ivr.engine import FlowEngine
@@ -28,6 +29,18 @@ from hotline.ivr.environment import Environment, StaticEnvironment
 from hotline.ivr.files import FlowFileError, load_ivr_config
 from hotline.ivr.model import Flow
 from hotline.ivr.prompts import PromptCatalogue
+from hotline.ivr.validate import did_you_mean
+from hotline.testing import (
+    DEFAULT_AT,
+    Press,
+    Say,
+    ScriptError,
+    parse_at,
+    run_flow,
+    sample_classifier,
+)
+from hotline.testing.fakes import satisfaction_classifier
+from hotline.vocabulary.problems import ConfigError
 
 DEFAULT_CONFIG = "config"
 
@@ -97,7 +110,6 @@ class LoadedIvr:
 
     def environment(self, mode: str | None) -> Environment:
         if self.centre is not None:
-            from hotline.config.calendar import CentreEnvironment
 
             return CentreEnvironment(self.centre.config, mode or "normal")
         return StaticEnvironment(mode=mode or "normal")
@@ -107,7 +119,6 @@ def load_ivr(directory: str | Path, mode: str | None = None) -> LoadedIvr:
     """Read a centre directory with the config loader if possible, else flows + prompts."""
     path = Path(directory)
     if (path / "centre.yaml").is_file() or path.suffix in (".yaml", ".yml"):
-        from hotline.config.loader import load_centre
 
         centre = load_centre(path)
         info = centre.info
@@ -133,7 +144,6 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None,
         return 2
     flow = loaded.flows.get(args.name)
     if flow is None:
-        from hotline.ivr.validate import did_you_mean
 
         print(f"no flow named {args.name!r}{did_you_mean(args.name, loaded.flows)}", file=err)
         return 1
@@ -144,8 +154,6 @@ def run_show(args: argparse.Namespace, out: TextIO | None = None,
 
 def run_call(args: argparse.Namespace, out: TextIO | None = None,
              err: TextIO | None = None) -> int:
-    from hotline.testing import Press, Say, ScriptError, parse_at, run_flow, sample_classifier
-    from hotline.testing.fakes import satisfaction_classifier
 
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -163,7 +171,6 @@ def run_call(args: argparse.Namespace, out: TextIO | None = None,
             script.append(Press(value) if answers.kind == "keys" else Say(value, args.confidence))
     flow = args.flow
     if flow is None and args.line not in loaded.line_flows:
-        from hotline.ivr.validate import did_you_mean
 
         print(f"no line {args.line!r}{did_you_mean(args.line, loaded.line_flows)}; "
               f"lines: {', '.join(sorted(loaded.line_flows))} (or start in a flow with "
@@ -188,6 +195,5 @@ def run_call(args: argparse.Namespace, out: TextIO | None = None,
 
 
 def parse_at_default() -> float:
-    from hotline.testing import DEFAULT_AT
 
     return DEFAULT_AT

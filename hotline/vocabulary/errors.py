@@ -14,3 +14,11 @@ class AcdError(Exception):
 
 class RulesError(AcdError, ValueError):
     """Queue rules, agents, seats or rosters that cannot work together."""
+
+
+class SeatError(AcdError):
+    """An illegal seat transition or a seat/agent that does not exist."""
+
+
+class KernelError(Exception):
+    """An event the centre cannot place (unknown call, event for the wrong part)."""

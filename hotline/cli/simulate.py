@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from hotline.config.problems import ConfigError
+from hotline.config.loader import load_centre
+from hotline.simulation.engine import simulate
+from hotline.simulation.report import format_report
+from hotline.simulation.scenario import check_against_centre, load_scenario
+from hotline.vocabulary.problems import ConfigError
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from hotline.config.loader import load_centre
-    from hotline.simulation.engine import simulate
-    from hotline.simulation.report import format_report
-    from hotline.simulation.scenario import check_against_centre, load_scenario
 
     try:
         scenario, config_dir = load_scenario(args.scenario)

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 # Each module has `register(subparsers)`; a subcommand's handler is stored as `func`
 # and returns the process exit code.
 _COMMAND_MODULES = (
-    "hotline.config.cli",  # check
-    "hotline.ivr.cli",  # flows show, call
-    "hotline.queue.cli",  # simulate, staffing
-    "hotline.asr.cli",  # dispatch train/eval, satisfaction eval
+    "hotline.cli.config",  # check, describe, asterisk-conf
+    "hotline.cli.flows",  # flows show, call
+    "hotline.cli.staffing",  # simulate, staffing
+    "hotline.cli.speech",  # dispatch train/eval, satisfaction eval
 )
 
 

@@ -286,7 +286,7 @@ def advise_from_live(
 ) -> StaffingAdvice:
     """Advice from live figures: `offered` calls in the last `window_s` seconds.
 
-    Feed it a window of `hotline.queue.stats` (e.g. `snapshot.centre.last_15min`:
+    Feed it a window of `hotline.projections.stats` (e.g. `snapshot.centre.last_15min`:
     `offered`, `aht_s`) and the agents logged in now; when nothing was handled yet in
     the window, `default_aht_s` stands in for the handle time.
     """

@@ -14,10 +14,8 @@ from hotline.asr.dispatch_errors import DispatchError
 from hotline.asr.dispatch_metrics import evaluate, format_confusion, top1_calibration_error
 from hotline.asr.dispatch_model import file_sha256, load_model, save_model, train_model
 from hotline.asr.dispatch_rules import KeywordRules, load_rules
-from hotline.asr.satisfaction import recognise
-from hotline.config.problems import ConfigError
-
-DEFAULT_SATISFACTION_CSV = Path(__file__).parent / "data" / "satisfaction_answers.csv"
+from hotline.asr.satisfaction import DEFAULT_SATISFACTION_CSV, recognise
+from hotline.vocabulary.problems import ConfigError
 
 # Exit codes: 0 done, 1 ran but the result is bad (not used here), 2 unusable input.
 _BAD_INPUT = 2

@@ -7,7 +7,8 @@ import math
 import sys
 from typing import Any
 
-from hotline.queue.staffing import Performance, ServiceTarget, StaffingError, advise
+from hotline.cli.simulate import run_simulate
+from hotline.projections.staffing import Performance, ServiceTarget, StaffingError, advise
 
 
 def register(subparsers: Any) -> None:
@@ -91,6 +92,5 @@ def _staffing(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     # Imported here: the simulator pulls in the whole kernel, staffing does not need it.
-    from hotline.simulation.cli import run_simulate
 
     return run_simulate(args)

@@ -1,0 +1,1 @@
+"""Projections built from facts alone: live statistics, CDR, staffing advice."""
