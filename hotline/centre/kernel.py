@@ -33,10 +33,11 @@ from hotline.ivr.engine import FlowEngine, IvrState
 from hotline.ivr.environment import Environment
 from hotline.ivr.prompts import MissingPrompt, PromptCatalogue
 from hotline.queue.acd import CALLBACK_REGISTERED as _CALLBACK_REGISTERED
-from hotline.queue.acd import Acd, AcdCommand, AcdOutput
+from hotline.queue.acd import Acd, AcdOutput
 from hotline.queue.announcements import announcement_values, fill, placeholders_in
 from hotline.vocabulary.commands import (
     Announce,
+    Command,
     Enqueue,
     Hangup,
     IvrCommand,
@@ -59,6 +60,7 @@ from hotline.vocabulary.events import (
     CallEnded,
     CallerHungUp,
     DigitsReceived,
+    Event,
     ModeSwitched,
     NoInput,
     PlaybackFinished,
@@ -77,9 +79,6 @@ from hotline.vocabulary.facts import (
     CallExited,
 )
 from hotline.vocabulary.queueing import ExitAction
-
-Command = IvrCommand | AcdCommand
-"""Anything the centre may ask a driver to do."""
 
 ACD_TIMER_PREFIX = "acd."
 UNKNOWN_LINE = "unknown-line"  # `Hangup` reasons for calls refused at the door
@@ -100,29 +99,6 @@ class Refusal:
     reason: str
 
 
-Event = (
-    CallArrived
-    | DigitsReceived
-    | SpeechRecognized
-    | SpeechStarted
-    | NoInput
-    | PlaybackFinished
-    | RecordingFinished
-    | CallerHungUp
-    | TimerFired
-    | TransferFailed
-    | ModeSwitched
-    | AgentLoggedIn
-    | AgentLoggedOut
-    | AgentReady
-    | AgentPaused
-    | SeatAnswered
-    | SeatNoAnswer
-    | CallEnded
-    | CallbackAnswered
-    | CallbackFailed
-    | CallbackChosen
-)
 
 
 class Where(Enum):

@@ -97,9 +97,9 @@ from hotline.queue.rules import QueueRules, RulesByMode, check_rules_by_mode
 from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
 from hotline.vocabulary.commands import (
+    AcdCommand,
     Announce,
     Bridge,
-    CancelTimer,
     DialCitizen,
     Enqueue,
     Hangup,
@@ -108,7 +108,6 @@ from hotline.vocabulary.commands import (
     Record,
     RequestCallback,
     RingSeat,
-    StartTimer,
     StopRinging,
 )
 from hotline.vocabulary.errors import AcdError, RulesError
@@ -147,20 +146,6 @@ from hotline.vocabulary.facts import (
 from hotline.vocabulary.ports import Clock
 from hotline.vocabulary.queueing import CallbackOrder, ExitAction
 from hotline.vocabulary.states import SeatState
-
-AcdCommand = (
-    HoldWithMusic
-    | Announce
-    | RingSeat
-    | StopRinging
-    | Bridge
-    | DialCitizen
-    | NotifyReserve
-    | StartTimer
-    | CancelTimer
-    | Record
-    | Hangup
-)
 
 AcdEvent = (
     AgentLoggedIn

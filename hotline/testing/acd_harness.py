@@ -12,8 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from hotline.queue.acd import Acd, AcdCommand, AcdEvent, AcdOutput
-from hotline.vocabulary.commands import CancelTimer, Enqueue, RequestCallback, StartTimer
+from hotline.queue.acd import Acd, AcdEvent, AcdOutput
+from hotline.vocabulary.commands import (
+    AcdCommand,
+    CancelTimer,
+    Enqueue,
+    RequestCallback,
+    StartTimer,
+)
 from hotline.vocabulary.events import TimerFired
 from hotline.vocabulary.facts import AcdFact
 

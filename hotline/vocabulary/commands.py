@@ -200,3 +200,21 @@ class NotifyReserve:
     agent_ids: tuple[str, ...]
     mode: str
     reason: str
+
+AcdCommand = (
+    HoldWithMusic
+    | Announce
+    | RingSeat
+    | StopRinging
+    | Bridge
+    | DialCitizen
+    | NotifyReserve
+    | StartTimer
+    | CancelTimer
+    | Record
+    | Hangup
+)
+"""Everything the ACD may ask a driver to do."""
+
+Command = IvrCommand | AcdCommand
+"""Anything the centre may ask a driver to do."""

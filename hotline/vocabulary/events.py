@@ -225,3 +225,28 @@ class CallbackChosen:
     call_id: str
     at: float
     number: str = ""  # "" = the number the call came from
+
+Event = (
+    CallArrived
+    | DigitsReceived
+    | SpeechRecognized
+    | SpeechStarted
+    | NoInput
+    | PlaybackFinished
+    | RecordingFinished
+    | CallerHungUp
+    | TimerFired
+    | TransferFailed
+    | ModeSwitched
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentReady
+    | AgentPaused
+    | SeatAnswered
+    | SeatNoAnswer
+    | CallEnded
+    | CallbackAnswered
+    | CallbackFailed
+    | CallbackChosen
+)
+"""Every event the centre kernel takes."""
