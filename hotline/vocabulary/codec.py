@@ -21,7 +21,6 @@ import types
 import typing
 from collections.abc import Iterable, Iterator
 from enum import Enum
-from functools import cache
 from typing import Any, Union
 
 from hotline.vocabulary import events as _events
@@ -114,9 +113,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
+_HINTS: dict[type[Any], dict[str, Any]] = {
+    kind: typing.get_type_hints(kind) for kind in RECORD_TYPES.values()
+}  # resolved once: decoding a long log looks them up per record
+
+
 def _hints(kind: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+    found = _HINTS.get(kind)
+    return found if found is not None else typing.get_type_hints(kind)
 
 
 def _build(kind: type[Any], data: dict[str, Any], skip: tuple[str, ...] = ()) -> Any:
