@@ -2,7 +2,7 @@
 
 URLs are SQLAlchemy URLs, ``sqlite+aiosqlite:///path/to/hotline.db`` or
 ``postgresql+asyncpg://user@host/db``. The password comes from the environment (the URL
-itself, or ``HOTLINE_DB_PASSWORD`` filled in by `database_url_from_env`) and is hidden
+itself, or ``HOTLINE_DATABASE_PASSWORD`` filled in by `database_url_from_env`) and is hidden
 wherever a URL is shown: `show_url` for logs, health pages and error messages.
 """
 
@@ -22,8 +22,8 @@ DEFAULT_SQLITE_PATH = Path("hotline.db")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Environment variables read by `database_url_from_env`.
-ENV_URL = "HOTLINE_DB_URL"
-ENV_PASSWORD = "HOTLINE_DB_PASSWORD"
+ENV_URL = "HOTLINE_DATABASE_URL"
+ENV_PASSWORD = "HOTLINE_DATABASE_PASSWORD"
 
 
 def default_url(path: Path = DEFAULT_SQLITE_PATH) -> URL:
@@ -33,8 +33,8 @@ def default_url(path: Path = DEFAULT_SQLITE_PATH) -> URL:
 def database_url_from_env(
     environ: Mapping[str, str] | None = None, *, default: Path = DEFAULT_SQLITE_PATH
 ) -> URL:
-    """The URL from ``HOTLINE_DB_URL`` (SQLite file by default), with the password from
-    ``HOTLINE_DB_PASSWORD`` when the URL carries none (keeps it out of config files)."""
+    """The URL from ``HOTLINE_DATABASE_URL`` (SQLite file by default), with the password from
+    ``HOTLINE_DATABASE_PASSWORD`` when the URL carries none (keeps it out of config files)."""
     env = os.environ if environ is None else environ
     raw = env.get(ENV_URL)
     url = make_url(raw) if raw else default_url(default)
