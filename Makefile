@@ -14,6 +14,7 @@ SCENARIO ?= scenarios/emergency_day.yaml
 run: install
 	$(BIN)/hotline check $(CONFIG)
 	$(BIN)/hotline call --config $(CONFIG) --line 12345 --keys "1 2"
+	$(BIN)/hotline call --config $(CONFIG) --line 12345
 	$(BIN)/hotline call --config $(CONFIG) --line 12345 --mode emergency --say "疫情防控"
 	$(BIN)/hotline simulate $(SCENARIO) --config $(CONFIG)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from hotline.agents.directory import Agent, Guest, SeatDef
-from hotline.agents.rosters import Roster, RosterDay, Shift, parse_time
+from hotline.agents.rosters import Roster, RosterDay, Shift
 from hotline.centre.kernel import CentreKernel
 from hotline.config.calendar import CentreEnvironment
 from hotline.config.loader import Centre
@@ -28,10 +29,9 @@ from hotline.queue.rules import (
     OverflowRule,
     QueueRules,
     RulesByMode,
-    ServiceTarget,
 )
-from hotline.vocabulary.facts import AcdFact
 from hotline.vocabulary.ports import TextClassifier
+from hotline.vocabulary.times import time_of_day
 
 
 def build_kernel(
@@ -40,14 +40,14 @@ def build_kernel(
     classifier: TextClassifier | None = None,
     satisfaction: TextClassifier | None = None,
     mode: str | None = None,
-    observers: Sequence[Callable[[AcdFact], None]] = (),
+    observers: Sequence[Callable[[Any], None]] = (),
     keep_facts: bool = True,
 ) -> CentreKernel:
     """The kernel of a loaded centre (`hotline.config.loader.load_centre`).
 
-    `observers` see every fact in order as it happens (in-process projections such as
-    `hotline.projections.stats.LiveStats.apply`); `keep_facts` keeps them for
-    `CentreKernel.take_facts` as well.
+    `observers` see every record in order as it happens (each accepted event, then its
+    facts: in-process projections such as `hotline.projections.stats.LiveStats.apply`);
+    `keep_facts` keeps them for `CentreKernel.take_facts` as well.
     """
     config = centre.config
     info = config.centre
@@ -99,7 +99,7 @@ def queue_rules(name: str, queue: QueueConfig) -> QueueRules:
         strategy=queue.strategy,
         priority=queue.priority,
         tag_priority=dict(queue.tag_priority),
-        target=ServiceTarget(queue.target.answered_pct, queue.target.within_s),
+        target=queue.target,
         ring_timeout_s=queue.ring_timeout_s,
         wrap_up_s=queue.wrap_up_s,
         pause_limits_s=dict(queue.pause_limits_s),
@@ -123,6 +123,12 @@ def queue_rules(name: str, queue: QueueConfig) -> QueueRules:
             queue.callback.attempts,
             queue.callback.retry_spacing_s,
             queue.callback.ring_timeout_s,
+            calling_hours=None
+            if queue.callback.calling_hours is None
+            else (queue.callback.calling_hours.start, queue.callback.calling_hours.end),
+            missed_after_s=queue.callback.missed_after_s,
+            promise_within_s=queue.callback.promise_within_s,
+            promise_until_close=queue.callback.promise_until_close,
         ),
     )
 
@@ -169,7 +175,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def rosters_from_config(config: CentreConfig) -> dict[str, Roster]:
     """mode → the roster that mode makes active (the ACD's view of `rosters`)."""
     shifts = {
-        name: Shift(name, parse_time(shift.start), parse_time(shift.end))
+        name: Shift(name, time_of_day(shift.start), time_of_day(shift.end))
         for name, shift in config.shifts.items()
     }
     out: dict[str, Roster] = {}

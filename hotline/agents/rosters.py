@@ -128,11 +128,3 @@ class Attendance:
 
 def attendance(roster: Roster, at: float, tz: ZoneInfo, logged_in: Iterable[str]) -> Attendance:
     return Attendance(roster.scheduled(at, tz), frozenset(logged_in))
-
-
-def parse_time(text: str) -> time:
-    """'08:30' → time(8, 30); the config's notation for shift bounds."""
-    try:
-        return time.fromisoformat(text)
-    except ValueError as exc:
-        raise RulesError(f"not a time of day (HH:MM): {text!r}") from exc

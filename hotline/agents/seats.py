@@ -2,7 +2,10 @@
 
 Every state change goes through `SeatBoard.transition`, the one chokepoint: it looks
 the (state, trigger) pair up in `TRANSITIONS`, raises `SeatError` (changing nothing) when
-the pair is not there, keeps the ready index in step and emits `SeatStateChanged`.
+the pair is not there, keeps the ready index in step, emits `SeatStateChanged` and arms
+or cancels the seat's timers: the pause limit of the pause's reason and the wrap-up
+limit of the queue the call came from (`SeatLimits`), both counted from the start of
+the state, so `SeatBoard.retime` can re-apply them fairly after a mode switch.
 
 Ready seats are indexed per strategy, per skill and per level, each list sorted by the
 strategy's key, so "the longest-idle ready agent with tax >= 3" is the first entry of a
@@ -15,7 +18,7 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sortedcontainers import SortedList
 
@@ -23,6 +26,7 @@ from hotline.vocabulary.errors import SeatError
 from hotline.vocabulary.facts import SeatStateChanged
 from hotline.vocabulary.queueing import MAX_SKILL_LEVEL, Strategy
 from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.timers import SeatOwner, TimerKind, TimerOwner
 
 ANY_SKILL = "*"  # index of every ready seat, whatever its skills
 
@@ -54,6 +58,9 @@ TRANSITIONS: Mapping[tuple[SeatState, SeatTrigger], SeatState] = {
     (S.RINGING, T.NO_ANSWER): S.PAUSED,
     (S.RINGING, T.CANCEL): S.READY,
     (S.ON_CALL, T.CANCEL): S.READY,  # agent-first callback: the citizen was not reached
+    # ... and the agent had asked for a pause (or to leave) during that dial:
+    (S.ON_CALL, T.PAUSE): S.PAUSED,
+    (S.ON_CALL, T.LOGOUT): S.LOGGED_OUT,
     (S.ON_CALL, T.CALL_END): S.WRAP_UP,
     (S.WRAP_UP, T.WRAP_DONE): S.READY,
     (S.READY, T.LOGOUT): S.LOGGED_OUT,
@@ -74,6 +81,7 @@ class Seat:
         "calls_taken",
         "endpoint",
         "guest",
+        "pending_logout",
         "pending_pause",
         "ready_since",
         "reason",
@@ -111,6 +119,7 @@ class Seat:
         self.calls_taken = 0
         self.call_id: str | None = None  # the call or request this seat is reserved for / on
         self.pending_pause: str | None = None  # pause asked for during a call
+        self.pending_logout = False  # logout asked for during a call or a callback dial
         self.wrap_queue: str | None = None  # queue whose wrap-up limit applies
         self._index_entries: list[tuple[Any, tuple[Any, ...]]] = []
 
@@ -137,11 +146,35 @@ class SeatView:
     skills: tuple[tuple[str, int], ...] = ()  # (skill, level), sorted by skill
 
 
+class SeatTimers(Protocol):
+    """Where the board's timers go (the ACD's `TimerBook`)."""
+
+    def arm(self, owner: TimerOwner, kind: TimerKind, seconds: float) -> None: ...
+
+    def cancel(self, owner: TimerOwner, kind: TimerKind) -> None: ...
+
+
+class SeatLimits(Protocol):
+    """The limits in force now (they change with the centre mode)."""
+
+    def pause_limit_s(self, reason: str) -> float | None: ...
+
+    def wrap_up_s(self, queue: str | None) -> float: ...
+
+
 class SeatBoard:
     """All logged-in seats, the ready index and the single transition chokepoint."""
 
-    def __init__(self, on_fact: Callable[[SeatStateChanged], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_fact: Callable[[SeatStateChanged], None] | None = None,
+        *,
+        timers: SeatTimers | None = None,
+        limits: SeatLimits | None = None,
+    ) -> None:
         self._on_fact = on_fact
+        self._timers = timers
+        self._limits = limits
         self._by_agent: dict[str, Seat] = {}
         self._agent_on_seat: dict[str, str] = {}
         self._serial = 0
@@ -221,6 +254,11 @@ class SeatBoard:
             seat.call_id = None
         if trigger is SeatTrigger.ANSWER:
             seat.calls_taken += 1
+        if new not in (SeatState.ON_CALL, SeatState.WRAP_UP):
+            # A wish deferred during a call is spent once the seat moves on after it.
+            seat.pending_pause = None
+            seat.pending_logout = False
+        self._time(seat, at)
         if new is SeatState.LOGGED_OUT:
             del self._by_agent[seat.agent_id]
             del self._agent_on_seat[seat.seat_id]
@@ -234,6 +272,46 @@ class SeatBoard:
         else:
             self._facts.append(fact)
         return new
+
+    def _time(self, seat: Seat, at: float) -> None:
+        """Arm the limit of the seat's state (from ``seat.since``); cancel the others."""
+        if self._timers is None:
+            return
+        owner = SeatOwner(seat.agent_id)
+        limits = self._limits
+        pause = (
+            limits.pause_limit_s(seat.reason)
+            if limits is not None and seat.state is SeatState.PAUSED else None
+        )
+        wrap = (
+            limits.wrap_up_s(seat.wrap_queue)
+            if limits is not None and seat.state is SeatState.WRAP_UP else None
+        )
+        if pause is None:
+            self._timers.cancel(owner, TimerKind.PAUSE_LIMIT)
+        else:
+            self._timers.arm(owner, TimerKind.PAUSE_LIMIT, seat.since + pause - at)
+        if wrap is None or seat.since + wrap <= at:
+            # No time left: the owner ends the wrap-up in this same step (`wrap_up_over`).
+            self._timers.cancel(owner, TimerKind.WRAP_UP)
+        else:
+            self._timers.arm(owner, TimerKind.WRAP_UP, seat.since + wrap - at)
+
+    def retime(self, seat: Seat, at: float) -> bool:
+        """Re-apply the current limits to a running pause or wrap-up (mode switch).
+
+        True when the wrap-up limit has already passed: the owner ends it now.
+        """
+        self._time(seat, at)
+        if seat.state is SeatState.WRAP_UP and self._limits is not None:
+            return seat.since + self._limits.wrap_up_s(seat.wrap_queue) <= at
+        return False
+
+    def wrap_up_over(self, seat: Seat, at: float) -> bool:
+        """A wrap-up with no time left (a zero limit): the owner ends it in this step."""
+        if seat.state is not SeatState.WRAP_UP or self._limits is None:
+            return False
+        return seat.since + self._limits.wrap_up_s(seat.wrap_queue) <= at
 
     # --- ready index -----------------------------------------------------------------
     def _index(self, seat: Seat) -> None:

@@ -1,15 +1,29 @@
 """The centre's front door: every event in, the commands for the drivers out.
 
-    centre = CentreKernel.from_config(load_centre("config"))
-    commands = centre.handle(CallArrived("c1", "12345", "13800000000", at=t))
+    kernel = build_kernel(load_centre("config"))          # hotline.composition
+    commands = kernel.handle(CallArrived("c1", "12345", "13800000000", at=t))
+    records = kernel.take_facts()   # the accepted event, then the facts it caused
 
-`CentreKernel` owns the one map of where each call is (IVR, ACD, recording its exit
-message, transferring) and hands each event to the part that owns that call: the IVR
-flow engine (`hotline.ivr.engine`) or the ACD (`hotline.queue.acd`). A terminal IVR
-command (`Enqueue`, `RequestCallback`) moves the call into the ACD in the same step.
-Seat, agent, callback and mode events go to the ACD; the ACD's mode is the centre's
-mode, so flows see a switch at their next decision and waiting calls are re-ranked in
-the switch itself. Every ACD fact is kept for the store and fed to the live statistics.
+`CentreKernel` owns three things and hands everything else to the part that owns it:
+
+* **each call's stage** (`hotline.centre.stages`: IVR, waiting, ringing, talking,
+  recording, transferring, ended), changed only in `_move`, which emits
+  `CallStageChanged`; the flow engine (`hotline.ivr.engine`) runs a call's IVR and the
+  ACD (`hotline.queue.acd`) its queue, and their results move the stage;
+* **the centre mode** (`hotline.centre.mode`): one audited switch; the flows see it at
+  their next decision and the ACD re-ranks in the switch itself (`Acd.apply_mode`);
+* **the record**: every accepted event is logged with the facts it caused, in order
+  (`take_facts`); the centre adds what only it knows (`CallStarted`, `IvrNodeEntered`,
+  `SpeechInterpreted`, `CallStageChanged`, exactly one `CallFinished` per call). The
+  record alone rebuilds the CDR (`hotline.projections.cdr`) and, replayed, the live state
+  (`hotline.centre.restore`).
+
+Telephony reorders and repeats: an event a little older than the last one is taken at
+the last one's time (so the record stays in time order); an event about a call that has
+already ended, a late report, keys after a hang-up, are stale: ignored, recorded as
+`StaleEvent` and counted (`stale`). What the kernel refuses (an unknown event type, a
+call arriving twice, an unknown agent or mode) raises `KernelError` (or the ACD's
+`AcdError`) before anything changes.
 
 While a call waits in the ACD, its keys go to the ACD (the callback key books a callback
 that keeps the place; other keys are ignored), and the ACD's `Announce` prompts are
@@ -17,19 +31,19 @@ resolved here from the prompt catalogue in the call's language, placeholders fil
 (`hotline.queue.announcements`); an id the catalogue lacks keeps the built-in text.
 
 Pure and single-threaded: no I/O, no clock (time comes from each event's `at`).
-An event the kernel cannot place raises `KernelError` (or the IVR's `IllegalEvent`, the
-ACD's `AcdError`) before anything changes.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import dataclasses
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
-from hotline.ivr.engine import FlowEngine, IvrState
+from hotline.centre.mode import MODE_TIMER_OWNER, CentreMode
+from hotline.centre.stages import StageTrigger, next_stage
+from hotline.ivr.engine import FlowEngine, IllegalEvent, IvrState
 from hotline.ivr.environment import Environment
 from hotline.ivr.prompts import MissingPrompt, PromptCatalogue
 from hotline.queue.acd import CALLBACK_REGISTERED as _CALLBACK_REGISTERED
@@ -44,6 +58,7 @@ from hotline.vocabulary.commands import (
     Prompt,
     Record,
     RequestCallback,
+    RingSeat,
     Transfer,
 )
 from hotline.vocabulary.errors import AcdError, KernelError
@@ -73,20 +88,33 @@ from hotline.vocabulary.events import (
     TransferFailed,
 )
 from hotline.vocabulary.facts import (
-    AcdFact,
     CallAbandoned,
+    CallAnswered,
     CallCompleted,
     CallExited,
+    CallFinished,
+    CallStageChanged,
+    CallStarted,
+    IvrNodeEntered,
+    RingNoAnswer,
+    SpeechInterpreted,
+    StaleEvent,
 )
+from hotline.vocabulary.ports import Suggestion, TextClassifier
 from hotline.vocabulary.queueing import ExitAction
+from hotline.vocabulary.states import CallOutcome, CallStage
 
 ACD_TIMER_PREFIX = "acd."
+CENTRE_TIMER_PREFIX = "centre."
 UNKNOWN_LINE = "unknown-line"  # `Hangup` reasons for calls refused at the door
 LINE_DISABLED = "line-disabled"
 QUEUE_REFUSED = "queue-refused"
 REFUSED = frozenset({UNKNOWN_LINE, LINE_DISABLED, QUEUE_REFUSED})
 CALLBACK_REGISTERED = _CALLBACK_REGISTERED  # one reason for IVR, key and queue-exit callbacks
 MESSAGE_RECORDED = "message-recorded"
+
+LogRecord = Any
+"""A logged record: an accepted `Event` or a fact (`hotline.vocabulary.facts`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,47 +127,56 @@ class Refusal:
     reason: str
 
 
-
-
-class Where(Enum):
-    """Which part of the centre holds a call."""
-
-    IVR = "ivr"
-    ACD = "acd"  # waiting, ringing a seat, or talking to an agent
-    RECORDING = "recording"  # the ACD let the caller out to leave a message
-    TRANSFERRING = "transferring"  # `Transfer` sent; only a failure brings it back
-
-
 @dataclass(slots=True)
 class _Call:
+    """A live call the centre holds. Its stage changes only in `CentreKernel._move`."""
+
     line: str
     caller: str
-    where: Where
+    stage: CallStage
     ivr: IvrState | None
     language: str
+    message: bool = False  # the caller left a message in the IVR (decides the outcome)
+    destination: str = ""  # where a transfer sent it
+
+
+class _Remembering:
+    """The flow engine's classifier, remembering its last answer for `SpeechInterpreted`.
+
+    The kernel is single-threaded and the engine classifies at most once per step, so
+    what it remembers after a step is that step's interpretation (cleared before each).
+    """
+
+    __slots__ = ("inner", "last")
+
+    def __init__(self, inner: TextClassifier) -> None:
+        self.inner = inner
+        self.last: Suggestion | None = None
+
+    def classify(self, text: str, top_k: int = 3) -> list[Suggestion]:
+        ranked = self.inner.classify(text, top_k)
+        self.last = ranked[0] if ranked else None
+        return ranked
 
 
 class _LiveEnvironment:
-    """The flow engine's `Environment`: the configured world plus the ACD's live mode.
+    """The flow engine's `Environment`: the configured world plus the centre's live mode."""
 
-    The ACD holds the one current mode (it also returns automatically at `until`), so the
-    IVR reads it from there and the two can never disagree.
-    """
+    __slots__ = ("_base", "_mode")
 
-    __slots__ = ("_acd", "_base")
-
-    def __init__(self, base: Environment, acd: Acd) -> None:
+    def __init__(self, base: Environment, mode: CentreMode) -> None:
         self._base: Any = base
-        self._acd = acd
+        self._mode = mode
 
     @property
     def mode(self) -> str:
-        return self._acd.mode
+        return self._mode.current
 
     def _now_base(self) -> Any:
         base = self._base
-        if getattr(base, "mode", None) != self._acd.mode and hasattr(base, "with_mode"):
-            base = self._base = base.with_mode(self._acd.mode)
+        current = self._mode.current
+        if getattr(base, "mode", None) != current and hasattr(base, "with_mode"):
+            base = self._base = base.with_mode(current)
         return base
 
     def is_open(self, schedule: str, at: float) -> bool:
@@ -165,9 +202,20 @@ class _LiveEnvironment:
 LineResolver = Callable[[str, str], tuple[str, str | None, bool] | None]
 """(line, mode) -> (flow, language or None, enabled), or None for an unknown line."""
 
+_IVR_EVENTS = (
+    DigitsReceived, SpeechRecognized, SpeechStarted, NoInput, PlaybackFinished,
+    RecordingFinished, TransferFailed,
+)
+_ACD_EVENTS = (
+    AgentLoggedIn, AgentLoggedOut, AgentReady, AgentPaused, SeatAnswered, SeatNoAnswer,
+    CallEnded, CallbackAnswered, CallbackFailed, CallbackChosen,
+)
+# The ACD's facts that move a call's stage.
+_STAGE_FACTS = (CallCompleted, CallAbandoned, CallExited, CallAnswered, RingNoAnswer)
+
 
 class CentreKernel:
-    """One centre's live state: IVR sessions, the ACD, and where every call is."""
+    """One centre's live state: the calls and their stages, the mode, the IVR and the ACD."""
 
     def __init__(
         self,
@@ -177,15 +225,16 @@ class CentreKernel:
         lines: LineResolver,
         *,
         default_language: str = "zh",
-        observers: Sequence[Callable[[AcdFact], None]] = (),
+        observers: Sequence[Callable[[LogRecord], None]] = (),
         keep_facts: bool = True,
         prompts: PromptCatalogue | None = None,
         fallback_language: str | None = None,
     ) -> None:
         self.engine = engine
         self.acd = acd
+        self._mode = CentreMode(acd.modes, acd.mode)
         self._observers = tuple(observers)
-        self._env = _LiveEnvironment(environment, acd)
+        self._env = _LiveEnvironment(environment, self._mode)
         self._lines = lines
         self._default_language = default_language
         # The ACD's announcements are resolved here, in each caller's language; by default
@@ -194,219 +243,365 @@ class CentreKernel:
         self._fallback_language = (
             fallback_language if prompts is not None else engine.fallback_language
         )
+        self._remembering: _Remembering | None = None
+        if engine.classifier is not None:
+            self._remembering = _Remembering(engine.classifier)
+            engine.classifier = self._remembering
         self._calls: dict[str, _Call] = {}
         self._keep_facts = keep_facts
+        self._kept: list[LogRecord] = []
+        self._step: list[LogRecord] = []  # this step's records, published when it succeeds
+        self._last_at = float("-inf")
         self.refusals: deque[Refusal] = deque(maxlen=1000)  # the latest, for operators
-        self._facts: list[AcdFact] = []
+        self.stale: Counter[str] = Counter()  # stale events ignored, by event type
+        self.reordered = 0  # events older than the last one, taken at the last one's time
         self._handlers: dict[type[Any], Callable[[Any], list[Command]]] = {
             CallArrived: self._on_arrived,
             CallerHungUp: self._on_hung_up,
             TimerFired: self._on_timer,
-            ModeSwitched: self._to_acd,
-            AgentLoggedIn: self._to_acd,
-            AgentLoggedOut: self._to_acd,
-            AgentReady: self._to_acd,
-            AgentPaused: self._to_acd,
-            SeatAnswered: self._to_acd,
-            SeatNoAnswer: self._to_acd,
-            CallEnded: self._to_acd,
-            CallbackAnswered: self._to_acd,
-            CallbackFailed: self._to_acd,
-            CallbackChosen: self._to_acd,
+            ModeSwitched: self._on_mode_switched,
         }
-        for kind in (DigitsReceived, SpeechRecognized, SpeechStarted, NoInput,
-                     PlaybackFinished, RecordingFinished, TransferFailed):
-            self._handlers[kind] = self._on_call_event
+        for acd_kind in _ACD_EVENTS:
+            self._handlers[acd_kind] = self._to_acd
+        for ivr_kind in _IVR_EVENTS:
+            self._handlers[ivr_kind] = self._on_call_event
 
     # --- the one entry point ------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Command]:
-        """Apply one event; return the commands for the drivers, in order."""
+        """Apply one event; return the commands for the drivers, in order.
+
+        Raises `KernelError` / `AcdError` (nothing changed) for an event the centre
+        refuses; the record of an accepted event is published only once it succeeded.
+        """
         handler = self._handlers.get(type(event))
         if handler is None:
             raise KernelError(f"the centre does not handle {type(event).__name__}")
-        return handler(event)
+        if event.at < self._last_at:
+            # A channel event and a timer can cross by a few milliseconds: the later one
+            # is taken at the earlier one's time, so every record stays in time order.
+            event = dataclasses.replace(event, at=self._last_at)
+            self.reordered += 1
+        self._step = [event]
+        try:
+            commands = handler(event)
+        except BaseException:
+            self._step = []
+            raise
+        self._last_at = event.at
+        records, self._step = self._step, []
+        for record in records:
+            for observe in self._observers:
+                observe(record)
+        if self._keep_facts:
+            self._kept.extend(records)
+        return commands
 
     # --- views --------------------------------------------------------------------------
 
     @property
     def mode(self) -> str:
-        return self.acd.mode
+        return self._mode.current
 
-    def where(self, call_id: str) -> Where | None:
+    @property
+    def mode_since(self) -> float:
+        return self._mode.since
+
+    @property
+    def mode_until(self) -> float | None:
+        """The automatic return time of the current mode, if one is set."""
+        return self._mode.until
+
+    def stage(self, call_id: str) -> CallStage | None:
+        """The stage of a live call (None once it ended, or for an unknown id)."""
         call = self._calls.get(call_id)
-        return None if call is None else call.where
+        return None if call is None else call.stage
 
-    def live_calls(self) -> Mapping[Where, int]:
-        counts = dict.fromkeys(Where, 0)
+    def live_calls(self) -> Mapping[CallStage, int]:
+        counts: dict[CallStage, int] = {
+            stage: 0 for stage in CallStage if stage is not CallStage.ENDED
+        }
         for call in self._calls.values():
-            counts[call.where] += 1
+            counts[call.stage] += 1
         return counts
 
-    def take_facts(self) -> list[AcdFact]:
-        """The ACD facts since the last call (for the store and the wallboard push)."""
-        facts, self._facts = self._facts, []
-        return facts
+    def take_facts(self) -> list[LogRecord]:
+        """Every record since the last call: each accepted event, then its facts."""
+        kept, self._kept = self._kept, []
+        return kept
+
+    # --- the call's stage: the one chokepoint ----------------------------------------------
+
+    def _move(self, call_id: str, call: _Call, trigger: StageTrigger, at: float) -> None:
+        new = next_stage(call.stage, trigger)
+        self._step.append(CallStageChanged(call_id, call.stage, new, trigger.value, at))
+        call.stage = new
+        if new is CallStage.ENDED:
+            del self._calls[call_id]
+        elif new is not CallStage.IVR and new is not CallStage.TRANSFERRING:
+            call.ivr = None  # the flow's session is over once the call leaves the IVR
+
+    def _finish(
+        self, call_id: str, call: _Call, trigger: StageTrigger, outcome: CallOutcome,
+        at: float, detail: str = "",
+    ) -> None:
+        self._move(call_id, call, trigger, at)
+        self._step.append(CallFinished(call_id, outcome, at, detail))
+
+    def _stale(self, event: Any, subject: str, why: str) -> list[Command]:
+        kind = type(event).__name__
+        self.stale[kind] += 1
+        self._step.append(StaleEvent(kind, subject, why, event.at))
+        return []
 
     # --- calls ----------------------------------------------------------------------------
 
     def _on_arrived(self, event: CallArrived) -> list[Command]:
-        if event.call_id in self._calls or self.acd.knows(event.call_id):
-            raise KernelError(f"call {event.call_id!r} is already in the centre")
-        mode = self.acd.mode
+        call_id = event.call_id
+        if call_id in self._calls or self.acd.knows(call_id):
+            raise KernelError(f"call {call_id!r} is already in the centre")
+        mode = self._mode.current
         line = self._lines(event.line, mode)
-        if line is None:
-            # A number routed here by mistake: never leave a citizen in silence.
-            return [Hangup(event.call_id, UNKNOWN_LINE)]
-        flow, language, enabled = line
-        if not enabled:
-            return [Hangup(event.call_id, LINE_DISABLED)]
+        if line is None or not line[2]:
+            # A number routed here by mistake, or switched off: never leave a citizen in
+            # silence, and keep the call on record.
+            reason = UNKNOWN_LINE if line is None else LINE_DISABLED
+            language: str = self._default_language
+            if line is not None and line[1]:
+                language = line[1]
+            self._step.append(CallStarted(
+                call_id, event.line, event.caller, "", language, mode, event.at))
+            self._step.append(CallFinished(call_id, CallOutcome.REFUSED, event.at, reason))
+            return [Hangup(call_id, reason)]
+        flow, line_language, _ = line
         context = CallContext(
-            event.call_id, event.line, event.caller, event.at,
-            language=language or self._default_language, mode=mode,
+            call_id, event.line, event.caller, event.at,
+            language=line_language or self._default_language, mode=mode,
         )
         state, ivr_commands = self.engine.start(context, self._env, flow)
-        call = _Call(event.line, event.caller, Where.IVR, state, context.language)
-        self._calls[event.call_id] = call
-        return self._after_ivr(event.call_id, call, state, ivr_commands, event.at)
+        call = _Call(event.line, event.caller, CallStage.IVR, None, context.language)
+        self._calls[call_id] = call
+        self._step.append(CallStarted(
+            call_id, event.line, event.caller, flow, context.language, mode, event.at))
+        return self._after_ivr(call_id, call, state, ivr_commands, event.at)
 
     def _on_call_event(
         self,
         event: DigitsReceived | SpeechRecognized | SpeechStarted | NoInput | PlaybackFinished
         | RecordingFinished | TransferFailed,
     ) -> list[Command]:
-        call = self._calls.get(event.call_id)
+        call_id = event.call_id
+        call = self._calls.get(call_id)
+        kind = type(event)
         if call is None:
-            raise KernelError(f"{type(event).__name__} for unknown call {event.call_id!r}")
-        where = call.where
-        if where is Where.IVR or (where is Where.TRANSFERRING and type(event) is TransferFailed):
+            if isinstance(event, DigitsReceived) and self.acd.knows(call_id):
+                return self._take(self.acd.handle(event))  # a callback citizen's keys
+            return self._stale(event, call_id, "the call has ended")
+        stage = call.stage
+        if stage is CallStage.IVR or (
+            stage is CallStage.TRANSFERRING and kind is TransferFailed
+        ):
             assert call.ivr is not None
-            state, commands = self.engine.step(call.ivr, event, self._env)
-            return self._after_ivr(event.call_id, call, state, commands, event.at)
-        if where is Where.RECORDING and type(event) in (RecordingFinished, NoInput):
+            if self._remembering is not None:
+                self._remembering.last = None
+            try:
+                state, commands = self.engine.step(call.ivr, event, self._env)
+            except IllegalEvent as exc:
+                # A late report (a collect timing out as a key came, a playback ending
+                # twice): the session is exactly as it was.
+                return self._stale(event, call_id, str(exc))
+            if kind is SpeechRecognized:
+                assert isinstance(event, SpeechRecognized)
+                self._interpreted(call_id, event)
+            elif kind is RecordingFinished:
+                call.message = True
+            if stage is CallStage.TRANSFERRING:
+                self._move(call_id, call, StageTrigger.TRANSFER_FAILED, event.at)
+            return self._after_ivr(call_id, call, state, commands, event.at)
+        if stage is CallStage.RECORDING and kind in (RecordingFinished, NoInput):
             # The exit message is stored (it becomes a work order): say goodbye.
-            del self._calls[event.call_id]
-            return [Hangup(event.call_id, MESSAGE_RECORDED)]
-        if where is Where.ACD and type(event) is DigitsReceived:
+            self._finish(call_id, call, StageTrigger.MESSAGE_STORED, CallOutcome.MESSAGE,
+                         event.at)
+            return [Hangup(call_id, MESSAGE_RECORDED)]
+        if isinstance(event, DigitsReceived) and stage in (
+            CallStage.WAITING, CallStage.RINGING, CallStage.TALKING
+        ):
             # A key on hold: the ACD's callback key books a callback, other keys do nothing.
             return self._take(self.acd.handle(event))
-        if type(event) in (PlaybackFinished, SpeechStarted, DigitsReceived):
-            # The end of a queue announcement, keys while recording or transferring.
-            return []
-        raise KernelError(
-            f"{type(event).__name__} for call {event.call_id!r}, which is {where.value}"
-        )
+        if kind in (PlaybackFinished, SpeechStarted, DigitsReceived):
+            return []  # the end of a queue announcement, keys while recording
+        return self._stale(event, call_id, f"not expected while {stage.value}")
+
+    def _interpreted(self, call_id: str, event: SpeechRecognized) -> None:
+        if event.intent is not None:
+            intent: str | None = event.intent
+            confidence = event.confidence
+        else:
+            found = self._remembering.last if self._remembering is not None else None
+            intent = found.label if found is not None else None
+            confidence = found.confidence if found is not None else 0.0
+        self._step.append(SpeechInterpreted(call_id, event.text, intent, confidence, event.at))
 
     def _after_ivr(
         self, call_id: str, call: _Call, state: IvrState, commands: list[IvrCommand], at: float
     ) -> list[Command]:
         """Store the session; hand a terminal command to the ACD in this same step."""
+        previous = call.ivr
         call.ivr = state
+        if previous is None or previous.node != state.node:
+            self._step.append(IvrNodeEntered(call_id, state.node, at))
         out: list[Command] = []
         for command in commands:
-            if type(command) is Enqueue:
-                out.append(command)
+            out.append(command)
+            kind = type(command)
+            if kind is Enqueue:
+                assert isinstance(command, Enqueue)
                 try:
                     result = self.acd.enqueue(command, line=call.line, caller=call.caller, at=at)
                 except AcdError as exc:
-                    return self._refuse_hand_off(call_id, command, exc, out)
-                call.where, call.ivr = Where.ACD, None
+                    return self._refuse_hand_off(call_id, call, command, exc, out, at)
+                self._move(call_id, call, StageTrigger.ENQUEUED, at)
                 out.extend(self._take(result))
-            elif type(command) is RequestCallback:
-                out.append(command)
+            elif kind is RequestCallback:
+                assert isinstance(command, RequestCallback)
                 try:
                     result = self.acd.request_callback(command, line=call.line, at=at)
                 except AcdError as exc:
-                    return self._refuse_hand_off(call_id, command, exc, out)
-                del self._calls[call_id]
+                    return self._refuse_hand_off(call_id, call, command, exc, out, at)
+                if any(type(c) is Record for c in result.commands):
+                    # No callback can be promised now: the caller leaves a message instead.
+                    self._move(call_id, call, StageTrigger.LEFT_TO_MESSAGE, at)
+                    out.extend(self._take(result))
+                    continue
+                self._finish(call_id, call, StageTrigger.IVR_FINISHED, CallOutcome.CALLBACK, at)
                 out.extend(self._take(result))
                 # The request keeps the place; the citizen's line is done.
                 out.append(Hangup(call_id, CALLBACK_REGISTERED))
-            elif type(command) is Transfer:
-                out.append(command)
-                call.where = Where.TRANSFERRING
-            elif type(command) is Hangup:
-                out.append(command)
-                self._calls.pop(call_id, None)
-            else:
-                out.append(command)
-        if state.finished and call_id in self._calls and call.where is Where.IVR:
-            self._calls.pop(call_id, None)  # the caller hung up inside the IVR
+            elif kind is Transfer:
+                assert isinstance(command, Transfer)
+                call.destination = command.destination
+                self._move(call_id, call, StageTrigger.TRANSFER_SENT, at)
+            elif kind is Hangup:
+                assert isinstance(command, Hangup)
+                outcome = CallOutcome.MESSAGE if call.message else CallOutcome.SELF_SERVICE
+                self._finish(call_id, call, StageTrigger.IVR_FINISHED, outcome, at,
+                             command.reason)
         return out
 
     def _refuse_hand_off(
-        self, call_id: str, command: Enqueue | RequestCallback, error: AcdError,
-        out: list[Command],
+        self, call_id: str, call: _Call, command: Enqueue | RequestCallback, error: AcdError,
+        out: list[Command], at: float,
     ) -> list[Command]:
         """The ACD refused the flow's hand-off (a queue the config check should have caught).
 
         The caller must not be left in silence with a finished IVR session: end the call
         politely and keep the problem for the operators (`refusals`).
         """
-        self._calls.pop(call_id, None)
+        self._finish(call_id, call, StageTrigger.REFUSED, CallOutcome.REFUSED, at, QUEUE_REFUSED)
         self.refusals.append(Refusal(call_id, type(command).__name__, command.queue, str(error)))
         out.append(Hangup(call_id, QUEUE_REFUSED))
         return out
 
     def _on_hung_up(self, event: CallerHungUp) -> list[Command]:
-        call = self._calls.get(event.call_id)
+        call_id = event.call_id
+        call = self._calls.get(call_id)
         if call is None:
-            if self.acd.knows(event.call_id):
-                raise KernelError(f"{event.call_id!r} is a callback request, not a live call")
+            if self.acd.knows(call_id):
+                # The citizen of a callback hung up (on hold for the agent, or talking).
+                return self._take(self.acd.handle(event))
             # Hang-ups race with our own `Hangup`: a second report of the end is harmless.
-            return []
-        if call.where is Where.IVR:
+            return self._stale(event, call_id, "the call has ended")
+        stage = call.stage
+        at = event.at
+        if stage is CallStage.IVR:
             assert call.ivr is not None
             self.engine.step(call.ivr, event, self._env)
-            del self._calls[event.call_id]
+            outcome = CallOutcome.MESSAGE if call.message else CallOutcome.ABANDONED_IN_IVR
+            self._finish(call_id, call, StageTrigger.HUNG_UP, outcome, at)
             return []
-        if call.where is Where.ACD:
+        if stage in (CallStage.WAITING, CallStage.RINGING, CallStage.TALKING):
             return self._take(self.acd.handle(event))
-        del self._calls[event.call_id]  # recording or transferring: nothing to undo
+        if stage is CallStage.TRANSFERRING:
+            self._finish(call_id, call, StageTrigger.HUNG_UP, CallOutcome.TRANSFERRED, at,
+                         call.destination)
+        else:  # recording its exit message: what was said is kept
+            self._finish(call_id, call, StageTrigger.HUNG_UP, CallOutcome.MESSAGE, at)
         return []
 
     def _on_timer(self, event: TimerFired) -> list[Command]:
         if event.timer.startswith(ACD_TIMER_PREFIX):
             return self._take(self.acd.handle(event))
+        if event.call_id == MODE_TIMER_OWNER:
+            back = self._mode.return_due(event.timer, event.at)
+            if back is None:
+                return self._stale(event, event.call_id, "a replaced mode return")
+            return self._switch(back)
         call = self._calls.get(event.call_id)
-        if call is None or call.where is not Where.IVR or call.ivr is None:
-            raise KernelError(f"IVR timer {event.timer!r} for call {event.call_id!r} not in IVR")
-        state, commands = self.engine.step(call.ivr, event, self._env)
+        if call is None or call.stage is not CallStage.IVR or call.ivr is None:
+            return self._stale(event, event.call_id, "an IVR timer for a call not in the IVR")
+        try:
+            state, commands = self.engine.step(call.ivr, event, self._env)
+        except IllegalEvent as exc:
+            return self._stale(event, event.call_id, str(exc))
         return self._after_ivr(event.call_id, call, state, commands, event.at)
+
+    # --- the centre mode ----------------------------------------------------------------
+
+    def _on_mode_switched(self, event: ModeSwitched) -> list[Command]:
+        self._mode.check(event)
+        return self._switch(event)
+
+    def _switch(self, event: ModeSwitched) -> list[Command]:
+        switch = self._mode.switch(event)
+        self._step.append(switch.fact)
+        out: list[Command] = list(switch.timers)
+        if switch.changed:
+            out.extend(self._take(self.acd.apply_mode(event.mode, event.at)))
+        return out
+
+    # --- the ACD ------------------------------------------------------------------------
 
     def _to_acd(self, event: Any) -> list[Command]:
         return self._take(self.acd.handle(event))
 
     def _take(self, result: AcdOutput) -> list[Command]:
-        """Record the ACD's facts and follow the calls it let go of."""
-        observers = self._observers
+        """Record the ACD's facts and move the stages of the calls they are about."""
         calls = self._calls
+        step = self._step
         # Resolved first: the calls the facts below let go of still know their language.
         commands: list[Command] = [
             self._spoken(command) if type(command) is Announce else command
             for command in result.commands
         ]
         for fact in result.facts:
-            for observe in observers:
-                observe(fact)
-            if isinstance(fact, CallAbandoned | CallCompleted):
-                calls.pop(fact.call_id, None)
+            step.append(fact)
+            if not isinstance(fact, _STAGE_FACTS):
+                continue
+            call = calls.get(fact.call_id)
+            if call is None:
+                continue  # a callback request's facts: requests have no call stage
+            if isinstance(fact, CallCompleted):
+                self._finish(fact.call_id, call, StageTrigger.TALK_ENDED, CallOutcome.ANSWERED,
+                             fact.at)
+            elif isinstance(fact, CallAbandoned):
+                self._finish(fact.call_id, call, StageTrigger.HUNG_UP,
+                             CallOutcome.ABANDONED_IN_QUEUE, fact.at)
             elif isinstance(fact, CallExited):
-                exited = calls.get(fact.call_id)
-                if exited is not None:
-                    if fact.action == ExitAction.RECORD.value:
-                        exited.where = Where.RECORDING
-                    else:
-                        del calls[fact.call_id]
-        if self._keep_facts:
-            self._facts.extend(result.facts)
+                if fact.action == ExitAction.RECORD.value:
+                    self._move(fact.call_id, call, StageTrigger.LEFT_TO_MESSAGE, fact.at)
+                else:
+                    self._finish(fact.call_id, call, StageTrigger.LEFT_TO_CALLBACK,
+                                 CallOutcome.CALLBACK, fact.at, fact.reason)
+            elif isinstance(fact, CallAnswered):
+                self._move(fact.call_id, call, StageTrigger.ANSWERED, fact.at)
+            else:
+                self._move(fact.call_id, call, StageTrigger.RING_LOST, fact.at)
         for command in commands:
-            if type(command) is Hangup:
-                calls.pop(command.call_id, None)
-            elif type(command) is Record and command.call_id in calls:
-                calls[command.call_id].where = Where.RECORDING
+            if type(command) is RingSeat:
+                call = calls.get(command.call_id)
+                if call is not None and call.stage is CallStage.WAITING:
+                    self._move(command.call_id, call, StageTrigger.RUNG, self._step[0].at)
         return commands
-
 
     def _spoken(self, announce: Announce) -> Announce:
         """The ACD's announcement in the caller's language, placeholders filled.
@@ -432,5 +627,5 @@ class CentreKernel:
             prompts.append(found)
         return Announce(
             announce.call_id, announce.position, announce.expected_wait_s, tuple(prompts),
-            announce.callback_key,
+            announce.callback_key, announce.callback_by,
         )

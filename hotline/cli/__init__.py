@@ -14,6 +14,8 @@ _COMMAND_MODULES = (
     "hotline.cli.flows",  # flows show, call
     "hotline.cli.staffing",  # simulate, staffing
     "hotline.cli.speech",  # dispatch train/eval, satisfaction eval
+    "hotline.cli.cdr",  # cdr
+    "hotline.cli.users",  # users add
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from hotline.config.asterisk_conf import DEFAULT_APP, extensions_conf, pjsip_conf
 from hotline.config.loader import Centre, load_centre
+from hotline.ivr.durations import catalogue_speaker, time_to_queue
 from hotline.vocabulary.problems import ConfigError
 
 DEFAULT_DIR = "config"
@@ -59,8 +60,13 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     centre = _load(args.directory, err or sys.stderr)
     if centre is None:
         return 1
+    # Warnings do not fail the check: the centre works, it falls short of a norm.
+    for warning in centre.warnings:
+        print(warning, file=out)
     out.write(describe(centre))
-    print("configuration OK", file=out)
+    count = len(centre.warnings)
+    print("configuration OK" + (f" ({count} warning{'s' if count != 1 else ''})"
+                                if count else ""), file=out)
     return 0
 
 
@@ -70,6 +76,8 @@ def run_describe(args: argparse.Namespace, out: TextIO | None = None,
     centre = _load(args.directory, err or sys.stderr)
     if centre is None:
         return 1
+    for warning in centre.warnings:
+        print(warning, file=out)
     out.write(describe(centre))
     return 0
 
@@ -89,6 +97,20 @@ def run_asterisk_conf(args: argparse.Namespace, out: TextIO | None = None,
     return 0
 
 
+def _reach_in(centre: Centre, number: str, mode: str) -> str:
+    line = centre.line_in(number, mode)
+    cfg = centre.config
+    language = line.language or cfg.centre.default_language
+    speak = catalogue_speaker(centre.prompts, language, cfg.centre.default_language,
+                              centre.directory)
+    longest = time_to_queue(centre.flows, line.flow, mode, speak)
+    if longest is None:
+        return f"{mode}: no queue"
+    silent = time_to_queue(centre.flows, line.flow, mode, speak, silent=True)
+    quiet = f"{silent.seconds:.0f} s" if silent is not None else "never"
+    return f"{mode}: {longest.seconds:.0f} s (to {longest.queue}), silent {quiet}"
+
+
 def describe(centre: Centre) -> str:
     """A short human summary of a loaded centre."""
     cfg = centre.config
@@ -104,6 +126,11 @@ def describe(centre: Centre) -> str:
         rows.append(f"  {number:<10} -> flow {line.flow}{alt}  "
                     f"{line.name or ''} ({line.language or cfg.centre.default_language}, "
                     f"{hours}{extra})")
+    rows.append("time to a person (longest from answer to a queue, from prompt lengths and "
+                "timeouts; a caller who presses nothing):")
+    for number in cfg.lines:
+        rows.append(f"  {number:<10} " + "; ".join(_reach_in(centre, number, mode)
+                                                    for mode in cfg.modes))
     rows.append(f"flows ({len(centre.flows)}): {', '.join(sorted(centre.flows))}; "
                 f"prompts: {len(centre.prompts)}")
     rows.append(f"queues ({len(cfg.queues)}):")

@@ -66,12 +66,14 @@ def register(subparsers: Any) -> None:
                       metavar="KEYS", help='keys for the next question(s), e.g. 1 or "3 20200101#"')
     call.add_argument("--say", action="append", dest="script", type=_say, metavar="TEXT",
                       help="an utterance for the next question")
-    call.add_argument("--confidence", type=float, default=0.9,
+    call.add_argument("--confidence", type=_confidence, default=0.9,
                       help="recogniser confidence of every --say (default 0.9)")
     call.add_argument("--mode", help="centre mode, e.g. emergency")
-    call.add_argument("--at", help="call time, ISO format (default: a Monday 10:00 CST)")
+    call.add_argument("--at", type=_at,
+                      help="call time, ISO format (default: a Monday 10:00 CST)")
     call.add_argument("--caller", default="13912345678", help="caller number")
-    call.add_argument("--hang-up-after", type=int, help="caller hangs up at this event")
+    call.add_argument("--hang-up-after", type=_count, metavar="N",
+                      help="caller hangs up at this event (0 = the first)")
     call.add_argument("--transfer-fails", action="store_true")
     call.add_argument("--config", default=DEFAULT_CONFIG, help="centre directory")
     call.set_defaults(func=run_call)
@@ -89,6 +91,35 @@ def _keys(value: str) -> _Answers:
     if not parts or bad:
         raise argparse.ArgumentTypeError(f"{value!r} is not keys (0-9, * and #)")
     return _Answers("keys", parts)
+
+
+def _confidence(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value!r} is not a confidence from 0 to 1, e.g. 0.9")
+    return number
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a count of events (0 or more)")
+    return number
+
+
+def _at(value: str) -> float:
+    try:
+        return parse_at(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a time in ISO format, e.g. 2020-02-10T20:00 (China time) or "
+            "2020-02-10T20:00+08:00") from None
 
 
 def _say(value: str) -> _Answers:
@@ -118,6 +149,9 @@ class LoadedIvr:
 def load_ivr(directory: str | Path, mode: str | None = None) -> LoadedIvr:
     """Read a centre directory with the config loader if possible, else flows + prompts."""
     path = Path(directory)
+    if not path.exists():
+        raise FlowFileError(f"{path}: no such directory (give the centre's directory with "
+                            "--config)")
     if (path / "centre.yaml").is_file() or path.suffix in (".yaml", ".yml"):
 
         centre = load_centre(path)
@@ -158,6 +192,10 @@ def run_call(args: argparse.Namespace, out: TextIO | None = None,
     out, err = out or sys.stdout, err or sys.stderr
     try:
         loaded = load_ivr(args.config, args.mode)
+        unknown_mode = _unknown_mode(loaded, args.mode)
+        if unknown_mode:
+            print(f"hotline call: error: argument --mode: {unknown_mode}", file=err)
+            return 2
         env = loaded.environment(args.mode)
     except (ConfigError, FlowFileError) as exc:
         print(exc, file=err)
@@ -183,7 +221,7 @@ def run_call(args: argparse.Namespace, out: TextIO | None = None,
                             line_flows=loaded.line_flows)
         run = run_flow(engine, script, flow=flow, line=args.line, caller=args.caller,
                        language=loaded.line_languages.get(args.line, "zh"), env=env,
-                       at=parse_at(args.at) if args.at else parse_at_default(),
+                       at=args.at if args.at is not None else DEFAULT_AT,
                        hang_up_after=args.hang_up_after, transfer_fails=args.transfer_fails)
     except (FlowError, ScriptError, ValueError) as exc:
         print(f"error: {exc}", file=err)
@@ -194,6 +232,21 @@ def run_call(args: argparse.Namespace, out: TextIO | None = None,
     return 0
 
 
-def parse_at_default() -> float:
+def known_modes(loaded: LoadedIvr) -> list[str]:
+    """The centre's modes, or (flows only) `normal` and every mode a flow mentions."""
+    if loaded.centre is not None:
+        return sorted(loaded.centre.modes)
+    modes = {"normal"}
+    for flow in loaded.flows.values():
+        for node in flow.nodes.values():
+            modes.update(getattr(node, "modes", {}))
+            for case in getattr(node, "cases", ()):
+                modes.update(case.when.mode or ())
+    return sorted(modes)
 
-    return DEFAULT_AT
+
+def _unknown_mode(loaded: LoadedIvr, mode: str | None) -> str | None:
+    modes = known_modes(loaded)
+    if mode is None or mode in modes:
+        return None
+    return f"unknown mode {mode!r}{did_you_mean(mode, modes)}; modes: {', '.join(modes)}"

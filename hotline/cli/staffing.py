@@ -7,8 +7,10 @@ import math
 import sys
 from typing import Any
 
-from hotline.cli.simulate import run_simulate
-from hotline.projections.staffing import Performance, ServiceTarget, StaffingError, advise
+from hotline.cli.simulate import add_simulate_arguments, run_simulate
+from hotline.projections.staffing import Performance, StaffingError, advise
+from hotline.vocabulary.errors import RulesError
+from hotline.vocabulary.queueing import ServiceTarget
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +45,7 @@ def register(subparsers: Any) -> None:
     simulate.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the scenario's)"
     )
+    add_simulate_arguments(simulate)
     simulate.set_defaults(func=_simulate)
 
 
@@ -71,7 +74,7 @@ def _staffing(args: argparse.Namespace) -> int:
             patience_s=args.patience_s,
             logged_in=args.logged_in,
         )
-    except StaffingError as exc:
+    except (StaffingError, RulesError) as exc:
         print(f"hotline staffing: {exc}", file=sys.stderr)
         return 2
     model = "Erlang A" if advice.model == "erlang-a" else "Erlang C"
@@ -91,6 +94,4 @@ def _staffing(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    # Imported here: the simulator pulls in the whole kernel, staffing does not need it.
-
     return run_simulate(args)

@@ -9,6 +9,7 @@ one typo does not produce a cascade of follow-on errors.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from hotline.config.schema import (
     CentreInfo,
     Files,
     Line,
+    LineKind,
     Mode,
     Queue,
     Roster,
@@ -37,7 +39,7 @@ from hotline.config.suggest import closest
 from hotline.config.yaml_positions import PositionedDocument, YamlProblems, load_yaml_file
 from hotline.ivr.model import NAME_PATTERN, Flow
 from hotline.ivr.prompts import PromptCatalogue
-from hotline.ivr.validate import FlowCheckContext, check_flows
+from hotline.ivr.validate import FlowCheckContext, check_flows, check_intake
 from hotline.queue.announcements import DEFAULT_LANGUAGE as BUILT_IN_LANGUAGE
 from hotline.queue.announcements import KERNEL_PROMPTS, PLACEHOLDERS, placeholders_in
 from hotline.vocabulary.problems import ConfigError, ConfigProblem, PathPart, Problem
@@ -71,6 +73,8 @@ class Centre:
     flows: Mapping[str, Flow]
     prompts: PromptCatalogue
     directory: Path
+    # Things that work but fall short of a service norm (`warning: ...` messages).
+    warnings: tuple[ConfigProblem, ...] = ()
 
     @property
     def info(self) -> CentreInfo:
@@ -167,7 +171,19 @@ class _Loading:
                 self._check_flows(flows, prompts, partial, flow_docs)
         if self.problems or config is None or prompts is None:
             raise ConfigError(list(dict.fromkeys(self.problems)))  # each problem once
-        return Centre(config, MappingProxyType(dict(flows)), prompts, directory)
+        warnings = self._intake_warnings(config, flows, flow_docs)
+        return Centre(config, MappingProxyType(dict(flows)), prompts, directory, warnings)
+
+    def _intake_warnings(self, config: CentreConfig, flows: Mapping[str, Flow],
+                         docs: Mapping[str, PositionedDocument]) -> tuple[ConfigProblem, ...]:
+        """Intake lines whose flow (in any mode) makes callers choose before a person."""
+        lines = {number: [config.line_in(number, mode).flow for mode in config.modes]
+                 + [line.flow]
+                 for number, line in config.lines.items()
+                 if line.kind is LineKind.INTAKE and line.enabled}
+        return tuple(docs[name].problem(problem.path, problem.message)
+                     for name, problems in check_intake(flows, lines).items()
+                     for problem in problems)
 
     # --- reading --------------------------------------------------------------------
 
@@ -241,17 +257,7 @@ class _Loading:
             self.problems.append(doc.problem(item.path, item.message, at_key=item.at_key))
         if any(not item.path for item in items):
             return None, None, frozenset()  # not even a mapping of sections
-        sections = set(CentreConfig.model_fields)
-        unchecked = {str(item.path[0]) for item in items}
-        # A misspelt section name: the section meant is as good as missing.
-        unchecked |= {near for name in unchecked - sections
-                      if (near := closest(name, sections)) is not None}
-        valid = {name: value for name, value in data.items() if name not in unchecked}
-        valid.setdefault("centre", {"name": "(invalid)"})
-        try:
-            partial = CentreConfig.model_validate(valid)
-        except ValidationError:
-            return None, None, frozenset(unchecked)
+        partial, unchecked = _repaired(data, [item.path for item in items])
         return None, partial, frozenset(unchecked)
 
     def _check_mode_overrides(self, data: dict[str, Any]) -> None:
@@ -361,6 +367,75 @@ class _Loading:
             doc = docs[name]
             for problem in problems:
                 self.problems.append(doc.problem(problem.path, problem.message))
+
+
+_REPAIR_ROUNDS = 8
+# An agent with a field dropped would look unskilled and make queues look unstaffed:
+# with a bad agent, the agents section stays unchecked as a whole.
+_WHOLE_SECTIONS = frozenset({"agents"})
+
+
+def _repaired(data: dict[str, Any], bad: list[tuple[PathPart, ...]]
+              ) -> tuple[CentreConfig | None, set[str]]:
+    """A config of what is valid, so cross-references are checked despite shape errors.
+
+    A bad field inside an item (`queues.general.ring_timeout_s: 0`) is dropped so the
+    item takes the default, and the rest of the item (its overflow queue, its skills) is
+    still cross-checked. A bad section or item as a whole drops the section, which is
+    then reported as unchecked (its references are not checked, to avoid follow-on
+    errors about names it defines). Returns (the config or None, unchecked sections).
+    """
+    sections = set(CentreConfig.model_fields)
+    work = copy.deepcopy(data)
+    unchecked: set[str] = set()
+    for _ in range(_REPAIR_ROUNDS):
+        for path in bad:
+            section = str(path[0]) if path else ""
+            if (len(path) >= 3 and section in work and section not in _WHOLE_SECTIONS
+                    and _drop(work, path)):
+                continue
+            unchecked.add(section)
+            # A misspelt section name: the section meant is as good as missing.
+            near = closest(section, sections) if section not in sections else None
+            if near is not None:
+                unchecked.add(near)
+        work = {name: value for name, value in work.items() if name not in unchecked}
+        work.setdefault("centre", {"name": "(invalid)"})
+        try:
+            return CentreConfig.model_validate(work), unchecked
+        except ValidationError as exc:
+            bad = [item.path for item in explain(exc, work, CentreConfig)]
+    return None, unchecked
+
+
+def _drop(data: Any, path: tuple[PathPart, ...]) -> bool:
+    """Remove the value at `path` (or, for a field that is missing, the thing holding
+    it, when that is at least an item of a section); False when nothing could go."""
+    for end in (len(path), len(path) - 1):
+        if end < 3:
+            return False
+        parent = data
+        for part in path[:end - 1]:
+            parent, found = _step_into(parent, part)
+            if not found:
+                break
+        else:
+            last = path[end - 1]
+            if isinstance(parent, dict) and last in parent:
+                del parent[last]
+                return True
+            if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+                del parent[last]
+                return True
+    return False
+
+
+def _step_into(container: Any, part: PathPart) -> tuple[Any, bool]:
+    if isinstance(container, dict) and part in container:
+        return container[part], True
+    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
+        return container[part], True
+    return None, False
 
 
 def _files_or_default(data: dict[str, Any]) -> Files:

@@ -8,6 +8,7 @@ path (and hence the line and column) is the one the author typed.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from collections.abc import Sequence
@@ -84,6 +85,15 @@ def _child(container: Any, part: int | str) -> tuple[Any, bool]:
     return None, False
 
 
+def _at_named_field(path: tuple[PathPart, ...], value: Any, message: str) -> Located | None:
+    """A vocabulary dataclass checks its fields in `__post_init__` and names the field
+    first ("answered_pct must be ..."): point at that field, as pydantic would."""
+    name, sep, rest = message.partition(" ")
+    if sep and isinstance(value, dict) and name in value:
+        return Located((*path, name), rest)
+    return None
+
+
 def _explain_one(detail: ErrorDetails, data: Any, model: type[BaseModel]) -> Located:
     loc = detail["loc"]
     path, at_key = data_path(loc, data)
@@ -91,7 +101,12 @@ def _explain_one(detail: ErrorDetails, data: Any, model: type[BaseModel]) -> Loc
     value = detail.get("input")
     ctx: dict[str, Any] = dict(detail.get("ctx") or {})
     field = str(path[-1]) if path else ""
-    if kind == "extra_forbidden":
+    if kind == "value_error":
+        located = _at_named_field(path, value, str(ctx.get("error", "")))
+        if located is not None:
+            return located
+    # A stdlib dataclass (the vocabulary's ServiceTarget) reports unknown keys this way.
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         allowed = fields_at(model, loc[:-1])
         hint = did_you_mean(field, allowed) if allowed else ""
         listing = ""
@@ -209,6 +224,9 @@ def fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
         current = _step(current, part)
         if current is None:
             return []
+    plain = _unwrap(current)
+    if dataclasses.is_dataclass(plain) and isinstance(plain, type):
+        return [f.name for f in dataclasses.fields(plain)]
     target = _unwrap_model(current)
     if target is None:
         return []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any
@@ -30,7 +29,10 @@ from pydantic import (
 
 # One naming rule (letters, digits, `_` and `-`) for every config name, flows included.
 from hotline.ivr.model import Name
-from hotline.vocabulary.queueing import CallbackOrder, ExitAction, Strategy
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction, ServiceTarget, Strategy
+
+# Re-exported for modules that still import it from here; defined in vocabulary.times.
+from hotline.vocabulary.times import MINUTES_PER_DAY, parse_hhmm, show_hhmm
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]+)?$"
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN)]
@@ -78,31 +80,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --- times of day ----------------------------------------------------------------------
-
-_HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
-
-
-def parse_hhmm(text: str) -> int:
-    """`"08:30"` -> 510 minutes after midnight; `"24:00"` is allowed (end of day)."""
-    match = _HHMM.match(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a time of day as HH:MM (e.g. 08:30)")
-    minutes = int(match.group(1)) * 60 + int(match.group(2))
-    if minutes > 24 * 60:
-        raise ValueError(f"{text!r} is past 24:00")
-    return minutes
-
-
-def _show_hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 class TimeRange(_Model):
     """A daily range in minutes after local midnight; `end <= start` crosses midnight."""
 
-    start: int = Field(ge=0, lt=24 * 60)
-    end: int = Field(ge=0, le=24 * 60)
+    start: int = Field(ge=0, lt=MINUTES_PER_DAY)
+    end: int = Field(ge=0, le=MINUTES_PER_DAY)
 
     @model_validator(mode="before")
     @classmethod
@@ -112,14 +94,14 @@ class TimeRange(_Model):
             if len(parts) != 2:
                 raise ValueError(f"{data!r} is not a time range as HH:MM-HH:MM (e.g. 08:30-12:00)")
             start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
-            if start == 24 * 60:
+            if start == MINUTES_PER_DAY:
                 raise ValueError(f"{data!r} starts at 24:00; write 00:00")
             return {"start": start, "end": end}
         return data
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeRange:
-        if self.start == self.end % (24 * 60) and self.end != 24 * 60:
+        if self.start == self.end % (MINUTES_PER_DAY) and self.end != MINUTES_PER_DAY:
             raise ValueError(
                 f"{self} is empty or a whole day (start equals end); use `always: true` for 24h"
             )
@@ -136,7 +118,7 @@ class TimeRange(_Model):
         return self.start <= minute < self.end
 
     def __str__(self) -> str:
-        return f"{_show_hhmm(self.start)}-{_show_hhmm(self.end)}"
+        return f"{show_hhmm(self.start)}-{show_hhmm(self.end)}"
 
 
 def _range_list(value: Any) -> Any:
@@ -171,10 +153,23 @@ class CentreInfo(_Model):
         return value
 
 
+class LineKind(StrEnum):
+    """What a line is for; it decides which service norms `hotline check` holds it to."""
+
+    # A citizens' intake line (12345 and the numbers merged into it). GB/T 33358-2016:
+    # callers reach a person without having to choose from a menu first.
+    INTAKE = "intake"
+    ENTERPRISE = "enterprise"  # the business service line ("一企来"): menus are fine
+    REPORT = "report"  # reporting lines (12350 work safety, illegal rentals)
+    POLICE = "police"  # police non-emergency help, next to 110
+    INFORMATION = "information"  # information and foreign-language service
+
+
 class Line(_Model):
     """A dialled number (the line key) and how calls to it are handled."""
 
     flow: Name
+    kind: LineKind = LineKind.INTAKE
     name: str = ""  # display name on the wallboard, e.g. 企业服务专线
     language: Language | None = None  # None: the centre's default language
     schedule: Name | None = None  # None: open 24/7
@@ -206,13 +201,6 @@ class ExpansionStep(_Model):
         return self
 
 
-class ServiceTarget(_Model):
-    """Service level: `answered_pct` of calls answered within `within_s` seconds."""
-
-    answered_pct: float = Field(default=80, gt=0, le=100)
-    within_s: PositiveSeconds = 15
-
-
 class Overflow(_Model):
     """Move waiting callers to queue `to` after `after_s`, or when the expected wait is long."""
 
@@ -240,6 +228,20 @@ class CallbackPolicy(_Model):
     attempts: int = Field(default=3, ge=1, le=10)
     retry_spacing_s: PositiveSeconds = 300
     ring_timeout_s: PositiveSeconds = 30
+    # Callbacks are dialled only inside these local hours (e.g. "08:00-21:00"); unset: any time.
+    calling_hours: TimeRange | None = None
+    # 漏接电话回拨: call back a caller who abandoned after waiting longer than this; unset: off.
+    missed_after_s: Seconds | None = None
+    # Offer a callback only while every owed one can be made within this many seconds ...
+    promise_within_s: PositiveSeconds | None = None
+    # ... or before today's calling hours close (needs `calling_hours`).
+    promise_until_close: bool = False
+
+    @model_validator(mode="after")
+    def _close_needs_hours(self) -> CallbackPolicy:
+        if self.promise_until_close and self.calling_hours is None:
+            raise ValueError("`promise_until_close: true` needs `calling_hours`")
+        return self
 
 
 class Queue(_Model):
@@ -428,7 +430,7 @@ class Shift(_Model):
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, value: str) -> str:
-        if parse_hhmm(value) == 24 * 60:
+        if parse_hhmm(value) == MINUTES_PER_DAY:
             raise ValueError("write 00:00 rather than 24:00")
         return value
 

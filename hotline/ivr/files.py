@@ -59,6 +59,8 @@ def load_prompts(path: Path) -> PromptCatalogue:
 
 def load_flows(directory: Path) -> dict[str, Flow]:
     """Every `*.yaml` flow of `directory`, by flow name (which must match the file name)."""
+    if not directory.is_dir():
+        raise FlowFileError(f"{directory}: no such directory")
     flows: dict[str, Flow] = {}
     files = sorted(directory.glob("*.yaml"))
     if not files:

@@ -43,6 +43,7 @@ from hotline.ivr.model import (
     split_ref,
 )
 from hotline.ivr.prompts import PromptCatalogue
+from hotline.ivr.reach import Walk, resolve
 from hotline.vocabulary.problems import PathPart, Problem
 
 Path = tuple[PathPart, ...]
@@ -482,3 +483,47 @@ class _Checker:
                           for m in members)
         out.append(Problem(("nodes", members[0].partition(":")[2]),
                            f"nodes {names} can repeat forever without the caller answering"))
+
+
+# --- time to a person ---------------------------------------------------------------------
+
+INTAKE_NORM = "GB/T 33358-2016: intake callers reach a person without choosing from a menu"
+
+
+def check_intake(flows: Mapping[str, Flow], lines: Mapping[str, Iterable[str]]
+                 ) -> dict[str, list[Problem]]:
+    """Warnings (not errors) for intake lines whose flows make callers choose first.
+
+    `lines`: line number -> the flows it starts calls in (in any mode). A node is
+    reported when some way from the start to a queue passes it and a caller who answers
+    nothing there never reaches a queue: the caller must choose to get a person.
+    """
+    walk = Walk(flows, None)
+    found: dict[tuple[str, str], list[str]] = {}
+    for number, flow_names in lines.items():
+        starts = [key for name in dict.fromkeys(flow_names)
+                  if (key := resolve(flows, f"{name}:", name)) is not None]
+        for key in sorted(walk.reachable(starts)):
+            flow, node = walk.node(key)
+            if flow is None or not isinstance(node, INPUT_NODES):
+                continue
+            if walk.no_input_reaches_queue(key):
+                continue
+            if not any(walk.is_queue(k) for k in walk.reachable(walk.successors(key))):
+                continue  # no person this way anyway (messages, callbacks)
+            found.setdefault((flow.name, key.partition(":")[2]), []).append(number)
+    out: dict[str, list[Problem]] = {name: [] for name in flows}
+    for (flow_name, node_name), numbers in sorted(found.items()):
+        flow = flows[flow_name]
+        node = flow.nodes[node_name]
+        assert isinstance(node, INPUT_NODES)
+        failure = walk.on_failure(flow, node)
+        where = f"goes to {failure!r}" if failure is not None else "has nowhere to go"
+        which = ", ".join(numbers)
+        out[flow_name].append(Problem(
+            ("nodes", node_name),
+            f"warning: intake line{'s' if len(numbers) > 1 else ''} {which}: callers must "
+            f"answer this {node.type} to reach a person (a caller who answers nothing "
+            f"{where}); {INTAKE_NORM}. Send no input to a queue, or give the line "
+            "another `kind`"))
+    return out

@@ -18,44 +18,15 @@ from dataclasses import dataclass
 
 from scipy.special import betainc
 
+from hotline.vocabulary.queueing import ServiceTarget
+
 DEFAULT_TARGET_S = 15.0
-DEFAULT_TARGET_FRACTION = 0.80
 _MAX_AGENTS = 100_000
 _TAIL_EPS = 1e-15
 
 
 class StaffingError(ValueError):
     """Inputs that no queueing model can answer (negative rates, bad targets)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceTarget:
-    """`fraction` of calls answered within `within_s` seconds (China 12345: 80/15)."""
-
-    fraction: float = DEFAULT_TARGET_FRACTION
-    within_s: float = DEFAULT_TARGET_S
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.fraction < 1.0:
-            raise StaffingError(f"target fraction must be between 0 and 1, got {self.fraction}")
-        if self.within_s < 0.0:
-            raise StaffingError(f"target time must be >= 0 s, got {self.within_s}")
-
-    @classmethod
-    def parse(cls, text: str) -> ServiceTarget:
-        """Parse "80/15" (percent / seconds)."""
-        percent, sep, seconds = text.partition("/")
-        try:
-            if not sep:
-                raise ValueError
-            return cls(float(percent) / 100.0, float(seconds))
-        except ValueError:
-            raise StaffingError(
-                f"service target must look like 80/15 (percent/seconds), got {text!r}"
-            ) from None
-
-    def __str__(self) -> str:
-        return f"{self.fraction * 100:g}/{self.within_s:g}"
 
 
 @dataclass(frozen=True, slots=True)

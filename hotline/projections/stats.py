@@ -33,12 +33,16 @@ from hotline.vocabulary.facts import (
     AcdFact,
     CallAbandoned,
     CallAnswered,
+    CallbackCancelled,
     CallbackCompleted,
+    CallbackDeclined,
     CallbackGaveUp,
+    CallbackOverdue,
     CallbackRequested,
     CallCompleted,
     CallExited,
     CallQueued,
+    MissedCallCallback,
     ModeChanged,
     SeatStateChanged,
 )
@@ -160,6 +164,14 @@ class CallbackFigures:
     completed: int = 0
     gave_up: int = 0
     pending: int = 0
+    cancelled: int = 0  # no longer owed (the citizen called again first)
+    declined: int = 0  # not offered: the promise window was full (a message instead)
+    overdue: int = 0  # owed past the time promised
+    # Missed-call callbacks (漏接电话回拨), also counted in the figures above.
+    missed_requested: int = 0
+    missed_completed: int = 0
+    missed_cancelled: int = 0
+    missed_gave_up: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +313,7 @@ class LiveStats:
     _segments: list[SeatSegment] = field(default_factory=list)  # closed, by end
     _callbacks: dict[str, float] = field(default_factory=dict)  # pending request -> at
     _callback_log: list[tuple[float, str]] = field(default_factory=list)  # (at, kind)
+    _missed: set[str] = field(default_factory=set)  # pending missed-call callback requests
     _modes: list[ModeChanged] = field(default_factory=list)
     # Today's figures kept up to date fact by fact (a busy day is too long to recount on
     # every wallboard refresh); rebuilt from the records when the local day changes.
@@ -333,10 +346,23 @@ class LiveStats:
         elif isinstance(fact, CallbackRequested):
             self._callbacks[fact.request_id] = fact.at
             self._callback_log.append((fact.at, "requested"))
-        elif isinstance(fact, CallbackCompleted | CallbackGaveUp):
+        elif isinstance(fact, CallbackCompleted | CallbackGaveUp | CallbackCancelled):
             self._callbacks.pop(fact.request_id, None)
-            kind = "completed" if isinstance(fact, CallbackCompleted) else "gave-up"
+            kind = (
+                "completed" if isinstance(fact, CallbackCompleted)
+                else "gave-up" if isinstance(fact, CallbackGaveUp) else "cancelled"
+            )
             self._callback_log.append((fact.at, kind))
+            if fact.request_id in self._missed:
+                self._missed.discard(fact.request_id)
+                self._callback_log.append((fact.at, "missed-" + kind))
+        elif isinstance(fact, MissedCallCallback):
+            self._missed.add(fact.request_id)
+            self._callback_log.append((fact.at, "missed-requested"))
+        elif isinstance(fact, CallbackDeclined):
+            self._callback_log.append((fact.at, "declined"))
+        elif isinstance(fact, CallbackOverdue):
+            self._callback_log.append((fact.at, "overdue"))
         elif isinstance(fact, ModeChanged):
             self._modes.append(fact)
         # Overflows, ring-no-answers and dial attempts change no figure.
@@ -521,6 +547,13 @@ class LiveStats:
             completed=kinds.count("completed"),
             gave_up=kinds.count("gave-up"),
             pending=len(self._callbacks),
+            cancelled=kinds.count("cancelled"),
+            declined=kinds.count("declined"),
+            overdue=kinds.count("overdue"),
+            missed_requested=kinds.count("missed-requested"),
+            missed_completed=kinds.count("missed-completed"),
+            missed_cancelled=kinds.count("missed-cancelled"),
+            missed_gave_up=kinds.count("missed-gave-up"),
         )
 
     def _segments_until(self, now: float) -> list[SeatSegment]:

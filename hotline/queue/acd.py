@@ -68,8 +68,10 @@ Rules the code relies on (see also `hotline.vocabulary.facts` for how outcomes a
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,14 +90,23 @@ from hotline.queue.announcements import (
     CALLBACK_KEY,
     EXIT_CALLBACK,
     EXIT_RECORD,
+    QUEUE_CALLBACK_BY,
     QUEUE_CALLBACK_CONFIRMED,
+    QUEUE_CALLBACK_FULL,
     default_prompt,
     queue_announcement,
 )
 from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
 from hotline.queue.rules import QueueRules, RulesByMode, check_rules_by_mode
 from hotline.queue.timers import TimerBook
-from hotline.queue.waiting import Entry, EntryKind, EntryState, WaitingIndex
+from hotline.queue.waiting import (
+    Entry,
+    EntryKind,
+    EntryState,
+    EntryTrigger,
+    WaitingIndex,
+    move,
+)
 from hotline.vocabulary.commands import (
     AcdCommand,
     Announce,
@@ -105,6 +116,7 @@ from hotline.vocabulary.commands import (
     Hangup,
     HoldWithMusic,
     NotifyReserve,
+    Prompt,
     Record,
     RequestCallback,
     RingSeat,
@@ -132,20 +144,34 @@ from hotline.vocabulary.facts import (
     CallAbandoned,
     CallAnswered,
     CallbackAttemptFailed,
+    CallbackCancelled,
     CallbackCompleted,
+    CallbackDeclined,
     CallbackDialled,
     CallbackGaveUp,
+    CallbackOverdue,
+    CallbackPromised,
     CallbackRequested,
     CallCompleted,
     CallExited,
     CallOverflowed,
     CallQueued,
+    EventIgnored,
+    MissedCallCallback,
     ModeChanged,
     RingNoAnswer,
 )
 from hotline.vocabulary.ports import Clock
 from hotline.vocabulary.queueing import CallbackOrder, ExitAction
 from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.timers import (
+    CENTRE,
+    CentreOwner,
+    EntryOwner,
+    SeatOwner,
+    TimerKind,
+    TimerOwner,
+)
 
 AcdEvent = (
     AgentLoggedIn
@@ -165,20 +191,25 @@ AcdEvent = (
 )
 
 # Timer kinds (the name sent out is "<kind>#<generation>").
-EXPAND = "acd.expand"
-ANNOUNCE = "acd.announce"
-OVERFLOW = "acd.overflow"
-MAX_WAIT = "acd.max-wait"
-WAIT_CHECK = "acd.wait-check"  # re-estimates the wait for `expected_wait_over_s` overflow
+EXPAND = TimerKind.EXPAND
+ANNOUNCE = TimerKind.ANNOUNCE
+OVERFLOW = TimerKind.OVERFLOW
+MAX_WAIT = TimerKind.MAX_WAIT
+WAIT_CHECK = TimerKind.WAIT_CHECK
 WAIT_CHECK_EVERY_S = 15.0
-RETRY = "acd.callback-retry"
-WRAP_UP = "acd.wrap-up"
-PAUSE_LIMIT = "acd.pause-limit"
-MODE_RETURN = "acd.mode-return"
-RING_GUARD = "acd.ring-guard"  # a ring the driver never reported back on
-CENTRE_TIMER_OWNER = "acd:centre"
-_SEAT_OWNER = "acd:seat:"
-_ENTRY_TIMERS = (EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY, RING_GUARD)
+RETRY = TimerKind.RETRY
+WRAP_UP = TimerKind.WRAP_UP
+PAUSE_LIMIT = TimerKind.PAUSE_LIMIT
+MODE_RETURN = TimerKind.MODE_RETURN
+RING_GUARD = TimerKind.RING_GUARD
+DIAL_GUARD = TimerKind.DIAL_GUARD
+CALLING_HOURS = TimerKind.CALLING_HOURS
+CALLBACK_DUE = TimerKind.CALLBACK_DUE
+CENTRE_TIMER_OWNER = CENTRE.wire
+_ENTRY_TIMERS = (
+    EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY, RING_GUARD, DIAL_GUARD,
+    CALLING_HOURS, CALLBACK_DUE,
+)
 
 REPEAT_CALLER_TAG = "repeat_caller"
 RECORD_MAX_S = 120.0
@@ -186,12 +217,15 @@ RECORD_MAX_S = 120.0
 RING_GUARD_GRACE_S = 5.0  # past the ring timeout, for the driver's own report to arrive
 NO_REPORT = "no-report"  # `RingNoAnswer.cause` when the guard gave up the ring
 _LAPSED_RINGS_KEPT = 1024  # rings given up by the guard, remembered for late reports
+_ENDED_KEPT = 4096  # ids that left the ACD, remembered so late reports are absorbed
+MISSED_CALL = "missed-call"  # `CallExited`-like reason of a missed-call callback request
+CALLED_AGAIN = "called-again"  # `CallbackCancelled.reason`
+DIAL_ABANDONED = "dial-abandoned"  # `Hangup` reason: a dial the guard gave up
 
 CALLBACK_REGISTERED = "callback-registered"  # `Hangup` reason: a callback took the place
 
 EXIT_RECORD_PROMPT = default_prompt(EXIT_RECORD)
-EXIT_CALLBACK_PROMPT = default_prompt(EXIT_CALLBACK)
-CALLBACK_CONFIRMED_PROMPT = default_prompt(QUEUE_CALLBACK_CONFIRMED)
+CALLBACK_FULL_PROMPT = default_prompt(QUEUE_CALLBACK_FULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +257,33 @@ class QueueView:
     staffed: int  # logged-in, not paused, qualified seats
 
 
-def _seat_owner(agent_id: str) -> str:
-    return _SEAT_OWNER + agent_id
+@dataclass(frozen=True, slots=True)
+class CallbackPromise:
+    """Can a callback in a queue be promised now, and by when? (see `Acd.callback_promise`)"""
+
+    possible: bool
+    callback_by: float | None = None  # kernel-clock time; None: no promise is made
+    reason: str = ""  # why not: "window-full" | "nobody-staffed"
+
+
+def _owner(owner: str | TimerOwner) -> TimerOwner:
+    """A bare string names a waiting place (call or request id)."""
+    return EntryOwner(owner) if isinstance(owner, str) else owner
+
+
+class _Limits:
+    """The seat limits in force in the ACD's current mode (for the seat chokepoint)."""
+
+    __slots__ = ("_acd",)
+
+    def __init__(self, acd: Acd) -> None:
+        self._acd = acd
+
+    def pause_limit_s(self, reason: str) -> float | None:
+        return self._acd._pause_limits.get(reason)
+
+    def wrap_up_s(self, queue: str | None) -> float:
+        return self._acd._rules(queue).wrap_up_s if queue else 0.0
 
 
 class Acd:
@@ -261,13 +320,19 @@ class Acd:
         self._clock = clock
         self._cmds: list[AcdCommand] = []
         self._facts: list[AcdFact] = []
-        self._board = SeatBoard(self._facts.append)
+        self._timers = TimerBook(self._cmds.append)
+        self._board = SeatBoard(self._facts.append, timers=self._timers, limits=_Limits(self))
         self._waiting = WaitingIndex()
         self._entries: dict[str, Entry] = {}
-        # (agent, call) → endpoint of rings the guard gave up, oldest first (bounded).
+        # (agent, call) → endpoint of rings given up (guard, timeout, hang-up, pause), oldest
+        # first (bounded): a late report about one is settled once, harmlessly.
         self._lapsed: dict[tuple[str, str], str] = {}
+        self._lapsed_dials: dict[str, None] = {}  # requests whose dial the guard gave up
+        self._ended: dict[str, None] = {}  # ids that left the ACD (bounded), for late events
+        self._owed_by_number: dict[str, str] = {}  # number → callback request owed to it
+        self._owed_in_queue: Counter[str] = Counter()  # queue → callback requests owed
+        self._stale: Counter[str] = Counter()
         self._seq = 0
-        self._timers = TimerBook(self._cmds.append)
         self._recent_callers = RecentCallers()
         self._handle_times = HandleTimes(default_handle_s)
         self._staffed_cache: dict[str, tuple[int, str, int]] = {}
@@ -303,6 +368,36 @@ class Acd:
     def request_callback(self, command: RequestCallback, *, line: str, at: float) -> AcdOutput:
         """The caller chose a callback in the IVR: a new place in the queue, no call waits."""
         return self._step(lambda: self._request_callback(command, line, at))
+
+    def apply_mode(self, mode: str, at: float) -> AcdOutput:
+        """The centre switched its mode: apply it to queues and seats (no audit, no timer).
+
+        Waiting places are re-ranked and their timers re-armed, running wrap-ups and
+        pauses are re-timed against the new limits, the new roster's reserve is notified
+        and ready seats are offered callers. The centre owns the switch itself, its
+        audit fact and any automatic return. Applying the current mode changes nothing.
+        """
+        if mode not in self._rules_by_mode:
+            raise AcdError(f"unknown mode {mode!r} (known: {', '.join(self._rules_by_mode)})")
+        if mode == self._mode:
+            return AcdOutput()
+        return self._step(lambda: self._apply_mode(mode, "", at))
+
+    def callback_promise(self, queue: str, at: float) -> CallbackPromise:
+        """May a callback in ``queue`` be offered now, and when would it come?
+
+        The offer is limited only when the queue's callback rule has a promise window.
+        Capacity = staffed agents x window / mean handle time; a new request is possible
+        while the callbacks already owed in the queue plus the callers waiting there
+        still leave room. The kernel asks this before it offers or accepts a callback.
+        """
+        self.rules(queue)
+        return self._promise(queue, at, None)
+
+    @property
+    def stale(self) -> Mapping[str, int]:
+        """Stale events absorbed without a change, by kind (late answer, second hang-up...)."""
+        return dict(self._stale)
 
     def _step(self, action: Callable[[], None]) -> AcdOutput:
         # Cleared in place: the seat board appends its facts to this same list, so facts
@@ -429,11 +524,25 @@ class Acd:
         return limits
 
     # --- timers ------------------------------------------------------------------------
-    def _arm(self, owner: str, kind: str, seconds: float) -> None:
-        self._timers.arm(owner, kind, seconds)
+    def _arm(self, owner: str | TimerOwner, kind: TimerKind, seconds: float) -> None:
+        self._timers.arm(_owner(owner), kind, seconds)
 
-    def _cancel(self, owner: str, kind: str) -> None:
-        self._timers.cancel(owner, kind)
+    def _cancel(self, owner: str | TimerOwner, kind: TimerKind) -> None:
+        self._timers.cancel(_owner(owner), kind)
+
+    def _ignore(self, event: object, subject: str, reason: str, at: float) -> None:
+        """A stale event: counted and logged, nothing else changes."""
+        self._stale[reason] += 1
+        self._facts.append(EventIgnored(type(event).__name__, subject, reason, at))
+
+    def _move(self, entry: Entry, trigger: EntryTrigger) -> None:
+        """The ACD's one place for entry moves: the table, then the waiting index."""
+        old = entry.state
+        new = move(entry, trigger)  # raises (nothing changed) on an illegal move
+        if old is EntryState.WAITING and entry.id in self._waiting:
+            self._waiting.remove(entry)
+        if new is EntryState.WAITING:
+            self._waiting.add(entry, self._required(entry))
 
     def _arm_entry(self, entry: Entry, at: float) -> None:
         rules = self._rules(entry.queue)
@@ -468,19 +577,80 @@ class Acd:
             self._arm(entry.id, WAIT_CHECK, WAIT_CHECK_EVERY_S)
         else:
             self._cancel(entry.id, WAIT_CHECK)
+        change = self._hours_change_s(entry, at)
+        if change is None:
+            self._cancel(entry.id, CALLING_HOURS)
+        else:
+            self._arm(entry.id, CALLING_HOURS, change)
+
+    # --- calling hours and promises ------------------------------------------------------
+    def _local_minute(self, at: float) -> float:
+        local = datetime.fromtimestamp(at, self._tz)
+        return local.hour * 60 + local.minute + local.second / 60.0
+
+    def _calling_open(self, entry: Entry, at: float) -> bool:
+        if entry.kind is not EntryKind.CALLBACK:
+            return True
+        return self._rules(entry.queue).callback.open_at(self._local_minute(at))
+
+    def _hours_change_s(self, entry: Entry, at: float) -> float | None:
+        if entry.kind is not EntryKind.CALLBACK:
+            return None
+        rule = self._rules(entry.queue).callback
+        minute = self._local_minute(at)
+        change = rule.next_change_s(minute)
+        # Land just past the boundary, so the fire sees the hours already changed.
+        return None if change is None else change + 0.5
+
+    def _back_in_line(self, entry: Entry, at: float) -> None:
+        """A callback may be offered again: back at its place, or resting till hours open."""
+        if self._calling_open(entry, at):
+            self._move(entry, EntryTrigger.RETURN)
+            self._offer_entry(entry, at)
+        elif entry.state is not EntryState.RESTING:
+            self._move(entry, EntryTrigger.REST)
+        self._arm_hours(entry, at)
+
+    def _arm_hours(self, entry: Entry, at: float) -> None:
+        change = self._hours_change_s(entry, at)
+        if change is not None:
+            self._arm(entry.id, CALLING_HOURS, change)
+
+    def _promise(self, queue: str, at: float, entry: Entry | None) -> CallbackPromise:
+        rule = self._rules(queue).callback
+        if not rule.promises:
+            return CallbackPromise(True)
+        staffed = self._staffed(queue)
+        if staffed <= 0:
+            return CallbackPromise(False, None, "nobody-staffed")
+        minute = self._local_minute(at)
+        start = at
+        if not rule.open_at(minute):
+            start = at + (rule.next_change_s(minute) or 0.0)
+        ends: list[float] = []
+        if rule.promise_within_s is not None:
+            ends.append(at + rule.promise_within_s)
+        if rule.promise_until_close:
+            close = rule.next_change_s(self._local_minute(start))
+            ends.append(start + (close or 0.0))
+        end = min(ends)
+        handle = self._handle_times.mean(queue)
+        # Callers waiting ahead (callback requests among them are already owed).
+        waiting = (
+            self._waiting.position(entry) - 1
+            if entry is not None and entry.id in self._waiting
+            else self._waiting.length(queue)
+        )
+        ahead = max(0, waiting - self._waiting.callbacks_waiting(queue))
+        load = self._owed_in_queue[queue] + ahead + 1  # this one included
+        callback_by = start + load * handle / staffed
+        if callback_by > end:
+            return CallbackPromise(False, None, "window-full")
+        return CallbackPromise(True, callback_by)
 
     def _cancel_entry_timers(self, entry: Entry) -> None:
         for kind in _ENTRY_TIMERS:
             self._cancel(entry.id, kind)
-
-    def _arm_pause_limit(self, seat: Seat, at: float) -> None:
-        limit = self._pause_limits.get(seat.reason)
-        owner = _seat_owner(seat.agent_id)
-        if limit is None:
-            self._cancel(owner, PAUSE_LIMIT)
-        else:
-            # Counted from the start of the pause, so a mode switch re-applies it fairly.
-            self._arm(owner, PAUSE_LIMIT, seat.since + limit - at)
 
     # --- expected wait ---------------------------------------------------------------
     def _staffed(self, queue: str) -> int:
@@ -539,13 +709,12 @@ class Acd:
             self._reserve(entry, seat, at)
 
     def _reserve(self, entry: Entry, seat: Seat, at: float) -> None:
-        self._waiting.remove(entry)
         self._board.transition(seat, SeatTrigger.OFFER, entry.id, at)
         seat.call_id = entry.id
         entry.agent_id = seat.agent_id
         rules = self._rules(entry.queue)
         if entry.citizen_live or rules.callback.order is CallbackOrder.AGENT_FIRST:
-            entry.state = EntryState.RINGING
+            self._move(entry, EntryTrigger.RING)
             self._ring(entry, seat)
         else:
             self._dial(entry, seat, at)
@@ -564,8 +733,8 @@ class Acd:
     def _ring_unanswered(self, entry: Entry, seat: Seat, cause: str, at: float) -> None:
         """Nobody answered the ring: the seat pauses (``no-answer``), the call goes back."""
         self._cancel(entry.id, RING_GUARD)
+        self._note_lapsed(seat, entry.id)
         self._board.transition(seat, SeatTrigger.NO_ANSWER, "no-answer", at)
-        self._arm_pause_limit(seat, at)
         self._facts.append(RingNoAnswer(entry.id, entry.queue, seat.agent_id, at, cause))
         self._put_back(entry, at)
 
@@ -577,18 +746,17 @@ class Acd:
             return  # reserved for a citizen-first dial, not rung: the dial has its own end
         # The driver may still be ringing the softphone: stop it before moving on.
         self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
-        self._lapsed[(seat.agent_id, entry.id)] = seat.endpoint
-        if len(self._lapsed) > _LAPSED_RINGS_KEPT:
-            del self._lapsed[next(iter(self._lapsed))]
         self._ring_unanswered(entry, seat, NO_REPORT, at)
 
-    def _late_ring_report(self, agent_id: str, call_id: str, answered: bool) -> bool:
-        """A report about a ring the guard already gave up: settled here, True if so.
+    def _late_ring_report(self, event: SeatAnswered | SeatNoAnswer, answered: bool) -> bool:
+        """A report about a ring that already ended: settled here, True if so.
 
         A late `SeatNoAnswer` changes nothing. A late `SeatAnswered` means the softphone
-        picked up a call that has moved on: `StopRinging` tells the driver to drop that
-        leg. Neither changes any state nor produces a fact.
+        picked up a call that has moved on (ring timeout, guard, caller gone, agent
+        paused): `StopRinging` tells the driver to drop that leg. Neither changes any
+        state; both are counted as stale. A further report is illegal again.
         """
+        agent_id, call_id = event.agent_id, event.call_id
         seat = self._board.find(agent_id)
         if seat is not None and seat.state is SeatState.RINGING and seat.call_id == call_id:
             return False  # the same pair rings again now: this report is about that ring
@@ -597,34 +765,40 @@ class Acd:
             return False
         if answered:
             self._cmds.append(StopRinging(call_id, agent_id, endpoint))
+        self._ignore(event, call_id, "late-answer" if answered else "late-no-answer", event.at)
         return True
 
     def _dial(self, entry: Entry, seat: Seat, at: float) -> None:
-        # Guard of the "one dial in flight" rule: every dial goes through here.
-        if entry.state is EntryState.DIALLING:
-            raise AssertionError(f"second dial for {entry.id}")
+        # Guard of the "one dial in flight" rule: every dial goes through here, and the
+        # table refuses a second DIAL while dialling.
         rules = self._rules(entry.queue)
+        self._move(entry, EntryTrigger.DIAL)
         entry.attempts += 1
-        entry.state = EntryState.DIALLING
+        entry.dial_lapsed = False
+        self._lapsed_dials.pop(entry.id, None)
         self._cmds.append(
             DialCitizen(
                 entry.id, entry.caller, seat.agent_id, seat.endpoint,
                 rules.callback.ring_timeout_s, entry.attempts,
             )
         )
+        # Should the dial's result never come, the agent must not stay trapped.
+        self._arm(entry.id, DIAL_GUARD, rules.callback.ring_timeout_s + RING_GUARD_GRACE_S)
         self._facts.append(CallbackDialled(entry.id, entry.attempts, seat.agent_id, at))
 
     def _put_back(self, entry: Entry, at: float) -> None:
         """Back to the queue at the original place (same sequence), then try seats."""
-        entry.state = EntryState.WAITING
         entry.agent_id = None
+        self._move(entry, EntryTrigger.RETURN)
         if entry.max_wait_due:
             self._exit(entry, "max-wait", at)
             return
-        self._waiting.add(entry, self._required(entry))
         if entry.overflow_due:
             entry.overflow_due = False
             self._overflow(entry, "after-s", at)
+        if not self._calling_open(entry, at):
+            self._back_in_line(entry, at)  # hours closed meanwhile: rest till they open
+            return
         self._offer_entry(entry, at)  # a no-op when the overflow already placed it
 
     def _ready_seats_in_order(self) -> list[Seat]:
@@ -637,9 +811,11 @@ class Acd:
         rules = self.rules(command.queue)
         if command.call_id in self._entries or f"{command.call_id}.cb" in self._entries:
             raise AcdError(f"call {command.call_id} is already in the ACD")
+        self._ended.pop(command.call_id, None)
         tags = tuple(dict.fromkeys(command.tags))
         if self._recent_callers.seen_then_note(caller, at) and REPEAT_CALLER_TAG not in tags:
             tags = (*tags, REPEAT_CALLER_TAG)
+        self._called_again(caller, command.call_id, at)
         self._seq += 1
         entry = Entry(
             command.call_id, EntryKind.CALL, line, caller, command.queue,
@@ -699,8 +875,12 @@ class Acd:
             self._waiting.remove(entry)
         wants_callback = rules.exit is ExitAction.CALLBACK or reason == "caller-choice"
         if wants_callback and rules.callback.enabled and entry.caller:
-            self._to_callback(entry, entry.caller, reason, at)
-            return
+            promise = self._promise(entry.queue, at, entry)
+            if promise.possible:
+                self._to_callback(entry, entry.caller, reason, at, promise)
+                return
+            # A promise the centre cannot keep is not made: a message instead.
+            self._facts.append(CallbackDeclined(entry.id, entry.queue, promise.reason, at))
         self._forget(entry)
         self._facts.append(
             CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
@@ -709,27 +889,20 @@ class Acd:
         self._cmds.append(Announce(entry.id, None, None, (EXIT_RECORD_PROMPT,)))
         self._cmds.append(Record(entry.id, RECORD_MAX_S, True, "work-order"))
 
-    def _to_callback(self, entry: Entry, number: str, reason: str, at: float) -> None:
+    def _to_callback(
+        self, entry: Entry, number: str, reason: str, at: float, promise: CallbackPromise
+    ) -> None:
         """The caller hangs up; a callback request takes over their place (same sequence)."""
         self._forget(entry)
         self._facts.append(
             CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
                        ExitAction.CALLBACK.value, at, reason)
         )
-        confirm = CALLBACK_CONFIRMED_PROMPT if reason == "caller-choice" else EXIT_CALLBACK_PROMPT
-        self._cmds.append(Announce(entry.id, None, None, (confirm,)))
+        confirm = QUEUE_CALLBACK_CONFIRMED if reason == "caller-choice" else EXIT_CALLBACK
+        self._cmds.append(Announce(entry.id, None, None, self._confirmation(confirm, promise),
+                                   callback_by=self._clock_text(promise)))
         self._cmds.append(Hangup(entry.id, CALLBACK_REGISTERED))
-        request = Entry(
-            f"{entry.id}.cb", EntryKind.CALLBACK, entry.line, number, entry.queue,
-            entry.skills, entry.tags, entry.base_priority, entry.priority, entry.seq,
-            entry.offered_at,
-        )
-        request.first_queue = entry.first_queue
-        request.queue_entered_at = entry.queue_entered_at
-        request.visited = set(entry.visited)
-        request.requested_at = at
-        request.origin_call = entry.id
-        self._new_request(request, at)
+        self._new_request(self._request_in_place_of(entry, number, at), at, promise)
 
     def _request_callback(self, command: RequestCallback, line: str, at: float) -> None:
         rules = self.rules(command.queue)
@@ -740,6 +913,14 @@ class Acd:
         request_id = f"{command.call_id}.cb"
         if command.call_id in self._entries or request_id in self._entries:
             raise AcdError(f"call {command.call_id} is already in the ACD")
+        promise = self._promise(command.queue, at, None)
+        if not promise.possible:
+            # The window is full: the caller leaves a message instead (a work order).
+            self._facts.append(CallbackDeclined(command.call_id, command.queue,
+                                                promise.reason, at))
+            self._cmds.append(Announce(command.call_id, None, None, (CALLBACK_FULL_PROMPT,)))
+            self._cmds.append(Record(command.call_id, RECORD_MAX_S, True, "work-order"))
+            return
         self._seq += 1
         tags = tuple(dict.fromkeys(command.tags))
         request = Entry(
@@ -748,35 +929,57 @@ class Acd:
             rules.effective_priority(command.priority, tags), self._seq, at,
         )
         request.origin_call = command.call_id
-        self._new_request(request, at)
+        if promise.callback_by is not None:
+            prompts = self._confirmation(QUEUE_CALLBACK_CONFIRMED, promise)[1:]
+            self._cmds.append(Announce(command.call_id, None, None, prompts,
+                                       callback_by=self._clock_text(promise)))
+        self._new_request(request, at, promise)
 
-    def _new_request(self, request: Entry, at: float) -> None:
+    def _new_request(self, request: Entry, at: float, promise: CallbackPromise) -> None:
         self._entries[request.id] = request
+        self._owed_in_queue[request.queue] += 1
+        self._owed_by_number.setdefault(request.caller, request.id)
         self._facts.append(
             CallbackRequested(request.id, request.origin_call, request.queue, request.line,
                               request.caller, at)
         )
+        if promise.callback_by is not None:
+            request.promised_by = promise.callback_by
+            self._facts.append(
+                CallbackPromised(request.id, request.queue, promise.callback_by, at)
+            )
+            self._arm(request.id, CALLBACK_DUE, promise.callback_by - at)
         self._waiting.add(request, self._required(request))
         self._arm_entry(request, at)
-        self._offer_entry(request, at)
+        if self._calling_open(request, at):
+            self._offer_entry(request, at)
+        else:
+            self._move(request, EntryTrigger.REST)  # dialled when the calling hours open
 
     def _forget(self, entry: Entry) -> None:
         if entry.id in self._waiting:
             self._waiting.remove(entry)
         self._cancel_entry_timers(entry)
         del self._entries[entry.id]
+        if entry.kind is EntryKind.CALLBACK:
+            self._owed_in_queue[entry.queue] -= 1
+            if self._owed_by_number.get(entry.caller) == entry.id:
+                del self._owed_by_number[entry.caller]
+        self._ended[entry.id] = None
+        if len(self._ended) > _ENDED_KEPT:
+            del self._ended[next(iter(self._ended))]
 
     def _abandon(self, entry: Entry, at: float) -> None:
         self._forget(entry)
-        if entry.kind is EntryKind.CALL:
-            self._facts.append(
-                CallAbandoned(entry.id, entry.first_queue, entry.line, at - entry.offered_at, at)
-            )
-        else:
+        if entry.kind is not EntryKind.CALL:
             self._facts.append(CallbackGaveUp(entry.id, entry.attempts, "citizen-hung-up", at))
+            return
+        waited = at - entry.offered_at
+        self._facts.append(CallAbandoned(entry.id, entry.first_queue, entry.line, waited, at))
+        self._missed_call(entry, waited, at)
 
     def _connect(self, entry: Entry, seat: Seat, at: float) -> None:
-        entry.state = EntryState.TALKING
+        self._move(entry, EntryTrigger.CONNECT)
         entry.citizen_live = True
         entry.answered_at = at
         self._cancel_entry_timers(entry)
@@ -801,13 +1004,18 @@ class Acd:
         self._facts.append(
             CallCompleted(entry.id, entry.first_queue, entry.line, seat.agent_id, talk_s, at)
         )
+        seat.wrap_queue = entry.queue  # before the move: the chokepoint times this queue's limit
         self._board.transition(seat, SeatTrigger.CALL_END, "after-call", at)
-        seat.wrap_queue = entry.queue
-        self._arm_wrap_up(seat, at)
+        if seat.pending_logout:
+            self._board.transition(seat, SeatTrigger.LOGOUT, "logout", at)
+        elif self._board.wrap_up_over(seat, at):
+            self._finish_wrap_up(seat, at)
+
+    # --- call events ----------------------------------------------------------------
 
     # --- call events ----------------------------------------------------------------
     def _on_seat_answered(self, event: SeatAnswered) -> None:
-        if self._late_ring_report(event.agent_id, event.call_id, answered=True):
+        if self._late_ring_report(event, answered=True):
             return
         seat, entry = self._ringing_pair(event.agent_id, event.call_id)
         self._cancel(entry.id, RING_GUARD)
@@ -819,7 +1027,7 @@ class Acd:
             self._dial(entry, seat, event.at)  # agent-first callback: the agent is on the line
 
     def _on_seat_no_answer(self, event: SeatNoAnswer) -> None:
-        if self._late_ring_report(event.agent_id, event.call_id, answered=False):
+        if self._late_ring_report(event, answered=False):
             return
         seat, entry = self._ringing_pair(event.agent_id, event.call_id)
         self._ring_unanswered(entry, seat, event.cause, event.at)
@@ -838,28 +1046,44 @@ class Acd:
         return seat, entry
 
     def _on_call_ended(self, event: CallEnded) -> None:
+        entry = self._entries.get(event.call_id)
+        if entry is None and event.call_id in self._ended:
+            self._ignore(event, event.call_id, "after-end", event.at)
+            return
         entry = self._entry(event.call_id)
         if entry.state is not EntryState.TALKING:
             raise AcdError(f"call {event.call_id} is not connected ({entry.state})")
         self._end_talk(entry, event.at)
 
     def _on_caller_hung_up(self, event: CallerHungUp) -> None:
+        entry = self._entries.get(event.call_id)
+        if entry is None and event.call_id in self._ended:
+            self._ignore(event, event.call_id, "after-end", event.at)  # a second hang-up
+            return
         entry = self._entry(event.call_id)
-        if not entry.citizen_live or entry.state in (EntryState.DIALLING, EntryState.RESTING):
-            raise AcdError(f"{event.call_id} is a callback request with no citizen on the line")
         if entry.state is EntryState.TALKING:
             self._end_talk(entry, event.at)
             return
+        if not entry.citizen_live:
+            # No citizen leg of ours is up (waiting, resting or mid-dial request): the
+            # dial's own result settles it.
+            self._ignore(event, entry.id, "no-citizen-leg", event.at)
+            return
         if entry.state is EntryState.RINGING:
+            # A caller, or the citizen of a callback on hold for the agent (citizen-first).
             seat = self._board.get(entry.agent_id or "")
             self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
+            self._note_lapsed(seat, entry.id)
             self._abandon(entry, event.at)
-            self._board.transition(seat, SeatTrigger.CANCEL, "caller-hung-up", event.at)
-            self._offer_seat(seat, event.at)
+            self._release_seat(seat, "caller-hung-up", event.at)
             return
         self._abandon(entry, event.at)
 
     def _on_callback_chosen(self, event: CallbackChosen) -> None:
+        entry = self._entries.get(event.call_id)
+        if entry is None and event.call_id in self._ended:
+            self._ignore(event, event.call_id, "after-end", event.at)
+            return
         entry = self._entry(event.call_id)
         rules = self._rules(entry.queue)
         number = event.number or entry.caller
@@ -869,63 +1093,66 @@ class Acd:
             raise AcdError(f"queue {entry.queue} does not offer callbacks")
         if not number:
             raise AcdError(f"call {event.call_id}: no number to call back")
-        self._waiting.remove(entry)
-        self._to_callback(entry, number, "caller-choice", event.at)
+        self._choose_callback(entry, number, event.at)
 
     def _on_digits(self, event: DigitsReceived) -> None:
         """Keys a caller in the ACD's hands pressed (on hold, ringing or talking).
 
         Only `CALLBACK_KEY` while waiting in a queue that offers callbacks, after an
         announcement has told the caller about it, means anything: it is the caller
-        choosing a callback (`CallbackChosen`; the place is kept). Any other key, a key
-        before the offer was heard, while ringing/talking or in a queue without callbacks
-        is ignored: keys on hold are often pressed by mistake and must not end a wait.
+        choosing a callback (`CallbackChosen`; the place is kept, or a message when the
+        promise can no longer be kept). Any other key, a key before the offer was heard,
+        while ringing/talking or in a queue without callbacks is ignored: keys on hold
+        are often pressed by mistake and must not end a wait. Keys after the caller left
+        are stale and counted.
         """
+        entry = self._entries.get(event.call_id)
+        if entry is None and event.call_id in self._ended:
+            self._ignore(event, event.call_id, "after-end", event.at)
+            return
         entry = self._entry(event.call_id)
         if (
             event.digits == CALLBACK_KEY
             and entry.state is EntryState.WAITING
             and entry.callback_offered
-            and self._offers_callback(entry)
+            and entry.kind is EntryKind.CALL
+            and bool(entry.caller)
+            and self._rules(entry.queue).callback.enabled
         ):
-            self._waiting.remove(entry)
-            self._to_callback(entry, entry.caller, "caller-choice", event.at)
+            self._choose_callback(entry, entry.caller, event.at)
 
     def _on_callback_answered(self, event: CallbackAnswered) -> None:
-        entry = self._entry(event.request_id)
-        if entry.state is not EntryState.DIALLING:
+        entry = self._entries.get(event.request_id)
+        if entry is None or entry.state is not EntryState.DIALLING:
+            if self._late_dial_report(event, answered=True):
+                return
             raise AcdError(f"no dial in flight for {event.request_id}")
+        self._cancel(entry.id, DIAL_GUARD)
         seat = self._board.get(entry.agent_id or "")
         if seat.state is SeatState.ON_CALL:
             self._connect(entry, seat, event.at)  # agent-first: the agent already waits
             return
-        # Citizen-first: the citizen is on the line now; ring the reserved seat.
         entry.citizen_live = True
-        entry.state = EntryState.RINGING
         self._cmds.append(HoldWithMusic(entry.id, entry.queue))
+        if seat.pending_logout or seat.pending_pause:
+            # Citizen-first, and the reserved agent asked to leave meanwhile: the citizen
+            # is on the line now and waits at the request's place for the next agent.
+            entry.agent_id = None
+            self._move(entry, EntryTrigger.RETURN)
+            self._release_seat(seat, "callback-answered", event.at)
+            self._offer_entry(entry, event.at)
+            return
+        # Citizen-first: the citizen is on the line now; ring the reserved seat.
+        self._move(entry, EntryTrigger.RING)
         self._ring(entry, seat)
 
     def _on_callback_failed(self, event: CallbackFailed) -> None:
-        entry = self._entry(event.request_id)
-        if entry.state is not EntryState.DIALLING:
+        entry = self._entries.get(event.request_id)
+        if entry is None or entry.state is not EntryState.DIALLING:
+            if self._late_dial_report(event, answered=False):
+                return
             raise AcdError(f"no dial in flight for {event.request_id}")
-        seat = self._board.get(entry.agent_id or "")
-        rules = self._rules(entry.queue)
-        self._facts.append(CallbackAttemptFailed(entry.id, entry.attempts, event.cause, event.at))
-        entry.agent_id = None
-        if entry.attempts >= rules.callback.attempts:
-            self._forget(entry)
-            self._facts.append(CallbackGaveUp(entry.id, entry.attempts, event.cause, event.at))
-        elif rules.callback.retry_spacing_s > 0:
-            entry.state = EntryState.RESTING
-            self._arm(entry.id, RETRY, rules.callback.retry_spacing_s)
-        else:
-            entry.state = EntryState.WAITING
-            self._waiting.add(entry, self._required(entry))
-        self._board.transition(seat, SeatTrigger.CANCEL, "callback-failed", event.at)
-        self._offer_seat(seat, event.at)
-        if entry.state is EntryState.WAITING and entry.id in self._entries:
-            self._offer_entry(entry, event.at)
+        self._dial_failed(entry, event.cause, event.at)
 
     # ================================================================ seats
     def _on_login(self, event: AgentLoggedIn) -> None:
@@ -940,11 +1167,10 @@ class Acd:
         skills: dict[str, int] = dict(agent.skills) if agent is not None else {}
         for skill, level in guest_skills.items():
             skills[skill] = max(skills.get(skill, 0), level)
-        seat = self._board.login(
+        self._board.login(
             event.agent_id, event.seat_id, seat_def.endpoint,
             agent.team if agent is not None else "", skills, agent is None, event.at,
         )
-        self._arm_pause_limit(seat, event.at)
 
     def _guest_skills(self, event: AgentLoggedIn, unknown_agent: bool) -> dict[str, int]:
         """Skill → level a login brings as a guest (empty: none).
@@ -972,25 +1198,23 @@ class Acd:
     def _release_ring(self, seat: Seat, trigger: SeatTrigger, reason: str, at: float) -> None:
         """The agent leaves (pause or logout) while a call rings: the call goes back."""
         entry = self._entries[seat.call_id or ""]
-        if entry.state is EntryState.DIALLING:
-            raise AcdError(f"agent {seat.agent_id} is reserved for callback {entry.id} (dialling)")
         self._cancel(entry.id, RING_GUARD)
         self._cmds.append(StopRinging(entry.id, seat.agent_id, seat.endpoint))
+        self._note_lapsed(seat, entry.id)
         self._board.transition(seat, trigger, reason, at)
         self._facts.append(RingNoAnswer(entry.id, entry.queue, seat.agent_id, at, reason))
         self._put_back(entry, at)
 
     def _on_logout(self, event: AgentLoggedOut) -> None:
         seat = self._board.get(event.agent_id)
-        if seat.state is SeatState.ON_CALL:
-            raise AcdError(f"agent {event.agent_id} is on a call: log out after it ends")
-        owner = _seat_owner(seat.agent_id)
+        if seat.state is SeatState.ON_CALL or self._dialling_for(seat) is not None:
+            # Mid-call or mid-dial: leave once it ends (the dial guard bounds the wait).
+            seat.pending_logout = True
+            return
         if seat.state is SeatState.RINGING:
             self._release_ring(seat, SeatTrigger.LOGOUT, "logout", event.at)
         else:
             self._board.transition(seat, SeatTrigger.LOGOUT, "logout", event.at)
-        self._cancel(owner, WRAP_UP)
-        self._cancel(owner, PAUSE_LIMIT)
 
     def _on_ready(self, event: AgentReady) -> None:
         seat = self._board.get(event.agent_id)
@@ -1001,10 +1225,6 @@ class Acd:
         self._make_ready(seat, "ready", event.at)
 
     def _make_ready(self, seat: Seat, reason: str, at: float) -> None:
-        owner = _seat_owner(seat.agent_id)
-        self._cancel(owner, WRAP_UP)
-        self._cancel(owner, PAUSE_LIMIT)
-        seat.pending_pause = None
         trigger = SeatTrigger.WRAP_DONE if seat.state is SeatState.WRAP_UP else SeatTrigger.READY
         self._board.transition(seat, trigger, reason, at)
         self._offer_seat(seat, at)
@@ -1013,117 +1233,122 @@ class Acd:
         seat = self._board.get(event.agent_id)
         if not event.reason:
             raise AcdError("a pause needs a reason code")
-        if seat.state is SeatState.ON_CALL:
-            seat.pending_pause = event.reason  # applied when wrap-up ends
+        if seat.state is SeatState.ON_CALL or self._dialling_for(seat) is not None:
+            seat.pending_pause = event.reason  # applied when the call (or dial) ends
             return
         if seat.state is SeatState.RINGING:
             self._release_ring(seat, SeatTrigger.PAUSE, event.reason, event.at)
         else:
             self._board.transition(seat, SeatTrigger.PAUSE, event.reason, event.at)
-        self._cancel(_seat_owner(seat.agent_id), WRAP_UP)
-        self._arm_pause_limit(seat, event.at)
-
-    def _arm_wrap_up(self, seat: Seat, at: float) -> None:
-        limit = self._rules(seat.wrap_queue).wrap_up_s if seat.wrap_queue else 0.0
-        remaining = seat.since + limit - at
-        if remaining <= 0:
-            self._finish_wrap_up(seat, at)
-        else:
-            self._arm(_seat_owner(seat.agent_id), WRAP_UP, remaining)
 
     def _finish_wrap_up(self, seat: Seat, at: float) -> None:
-        if seat.pending_pause:
-            reason, seat.pending_pause = seat.pending_pause, None
-            self._cancel(_seat_owner(seat.agent_id), WRAP_UP)
-            self._board.transition(seat, SeatTrigger.PAUSE, reason, at)
-            self._arm_pause_limit(seat, at)
+        if seat.pending_logout:
+            self._board.transition(seat, SeatTrigger.LOGOUT, "logout", at)
+        elif seat.pending_pause:
+            self._board.transition(seat, SeatTrigger.PAUSE, seat.pending_pause, at)
         else:
             self._make_ready(seat, "wrap-up-done", at)
 
     # ================================================================ timers
+
+    # ================================================================ timers
     def _on_timer(self, event: TimerFired) -> None:
-        kind = self._timers.fired(event.call_id, event.timer)
-        if kind is None:
-            return  # cancelled or replaced before it fired: not an error
+        fired = self._timers.fired(event.call_id, event.timer)
+        if fired is None:
+            # Cancelled or replaced before it fired: not an error, but counted.
+            self._stale["late-timer"] += 1
+            return
+        owner, kind = fired
         at = event.at
-        if event.call_id == CENTRE_TIMER_OWNER:
-            if kind == MODE_RETURN and self._return_to is not None:
+        if isinstance(owner, CentreOwner):
+            if kind is MODE_RETURN and self._return_to is not None:
                 back, self._return_to = self._return_to, None
                 self._switch(back, "timer", "automatic return", at, None)
             return
-        if event.call_id.startswith(_SEAT_OWNER):
-            seat = self._board.find(event.call_id[len(_SEAT_OWNER):])
+        if isinstance(owner, SeatOwner):
+            seat = self._board.find(owner.agent_id)
             if seat is None:
                 return
-            if kind == WRAP_UP and seat.state is SeatState.WRAP_UP:
+            if kind is WRAP_UP and seat.state is SeatState.WRAP_UP:
                 self._finish_wrap_up(seat, at)
-            elif kind == PAUSE_LIMIT and seat.state is SeatState.PAUSED:
+            elif kind is PAUSE_LIMIT and seat.state is SeatState.PAUSED:
                 self._make_ready(seat, "pause-limit", at)
             return
-        entry = self._entries.get(event.call_id)
+        entry = self._entries.get(owner.entry_id)
         if entry is None:
             return
         self._on_entry_timer(entry, kind, at)
 
-    def _on_entry_timer(self, entry: Entry, kind: str, at: float) -> None:
+    def _on_entry_timer(self, entry: Entry, kind: TimerKind, at: float) -> None:
         waiting = entry.state is EntryState.WAITING
         rules = self._rules(entry.queue)
-        if kind == EXPAND:
+        if kind is EXPAND:
             nxt = rules.next_expansion_after(at - entry.offered_at)
             if nxt is not None:
                 self._arm(entry.id, EXPAND, nxt - (at - entry.offered_at))
             self._offer_entry(entry, at)
-        elif kind == ANNOUNCE:
+        elif kind is ANNOUNCE:
             if rules.announce is not None:
                 self._arm(entry.id, ANNOUNCE, rules.announce.every_s)
                 if waiting:
                     self._announce(entry, rules, at)
-        elif kind == WAIT_CHECK:
+        elif kind is WAIT_CHECK:
             self._arm(entry.id, WAIT_CHECK, WAIT_CHECK_EVERY_S)
             if waiting:
                 self._check_expected_wait(entry, at)
-        elif kind == OVERFLOW:
+        elif kind is OVERFLOW:
             if waiting:
                 self._overflow(entry, "after-s", at)
             elif entry.state is EntryState.RINGING:
                 entry.overflow_due = True
-        elif kind == MAX_WAIT:
+        elif kind is MAX_WAIT:
             if waiting:
                 self._exit(entry, "max-wait", at)
             elif entry.state is EntryState.RINGING:
                 entry.max_wait_due = True
-        elif kind == RING_GUARD:
+        elif kind is RING_GUARD:
             self._ring_guard_fired(entry, at)
-        elif kind == RETRY and entry.state is EntryState.RESTING:
-            entry.state = EntryState.WAITING
-            self._waiting.add(entry, self._required(entry))
-            self._offer_entry(entry, at)
+        elif kind is DIAL_GUARD:
+            self._dial_guard_fired(entry, at)
+        elif kind is RETRY:
+            if entry.state is EntryState.RESTING:
+                self._back_in_line(entry, at)
+        elif kind is CALLING_HOURS:
+            self._calling_hours_changed(entry, at)
+        elif kind is CALLBACK_DUE and entry.promised_by is not None:
+            self._facts.append(CallbackOverdue(entry.id, entry.queue, entry.promised_by, at))
 
     def _announce(self, entry: Entry, rules: QueueRules, at: float) -> None:
         announce = rules.announce
         assert announce is not None
         position = self._waiting.position(entry)
         expected = self._expected_wait(entry)
-        offer = self._offers_callback(entry)
+        promise = self._promise(entry.queue, at, entry) if self._offers_callback(entry) else None
+        offer = promise is not None and promise.possible
         entry.callback_offered = entry.callback_offered or offer
-        self._cmds.append(
-            queue_announcement(
-                entry.id,
-                position if announce.position else None,
-                expected if announce.expected_wait else None,
-                say_wait=announce.expected_wait,
-                callback_key=CALLBACK_KEY if offer else None,
-            )
+        out = queue_announcement(
+            entry.id,
+            position if announce.position else None,
+            expected if announce.expected_wait else None,
+            say_wait=announce.expected_wait,
+            callback_key=CALLBACK_KEY if offer else None,
         )
+        if offer and promise is not None and promise.callback_by is not None:
+            by = default_prompt(QUEUE_CALLBACK_BY, {"callback_by": self._clock_text(promise) or ""})
+            out = Announce(out.call_id, out.position, out.expected_wait_s,
+                           (*out.prompts, by), out.callback_key, self._clock_text(promise))
+        self._cmds.append(out)
         self._check_expected_wait(entry, at)
 
     def _offers_callback(self, entry: Entry) -> bool:
-        """May this waiting caller choose a callback by key now? (the announcement says so)"""
+        """Does this waiting caller's queue offer callbacks to them at all?"""
         return (
             entry.kind is EntryKind.CALL
             and bool(entry.caller)  # a withheld number cannot be called back
             and self._rules(entry.queue).callback.enabled
         )
+
+    # ================================================================ centre mode
 
     # ================================================================ centre mode
     def _on_mode_switched(self, event: ModeSwitched) -> None:
@@ -1134,22 +1359,176 @@ class Acd:
         if event.mode == self._mode:
             # Already in that mode: only a new return time for a timed switch means anything.
             if event.until is not None and self._return_to is not None:
-                self._arm(CENTRE_TIMER_OWNER, MODE_RETURN, event.until - event.at)
+                self._arm(CENTRE, MODE_RETURN, event.until - event.at)
             return
         self._switch(event.mode, event.by, event.reason, event.at, event.until)
 
     def _switch(self, mode: str, by: str, reason: str, at: float, until: float | None) -> None:
+        """Today's `ModeSwitched` path: audit and return timer here, the rest shared."""
         old = self._mode
-        self._mode = mode
-        self._mode_since = at
-        self._pause_limits = self._pause_limits_of(mode)
         self._facts.append(ModeChanged(old, mode, by, reason, at, until))
         if until is not None:
             self._return_to = old
-            self._arm(CENTRE_TIMER_OWNER, MODE_RETURN, until - at)
+            self._arm(CENTRE, MODE_RETURN, until - at)
         else:
             self._return_to = None
-            self._cancel(CENTRE_TIMER_OWNER, MODE_RETURN)
+            self._cancel(CENTRE, MODE_RETURN)
+        self._apply_mode(mode, reason, at)
+
+    def _note_lapsed(self, seat: Seat, entry_id: str) -> None:
+        """Remember a ring that ended without an answer, for a late report about it."""
+        self._lapsed[(seat.agent_id, entry_id)] = seat.endpoint
+        if len(self._lapsed) > _LAPSED_RINGS_KEPT:
+            del self._lapsed[next(iter(self._lapsed))]
+
+    def _called_again(self, number: str, call_id: str, at: float) -> None:
+        """The citizen of a missed-call callback called again before it was made: cancel it."""
+        request_id = self._owed_by_number.get(number) if number else None
+        if request_id is None:
+            return
+        request = self._entries[request_id]
+        if request.missed_call and request.state in (EntryState.WAITING, EntryState.RESTING):
+            self._forget(request)
+            self._facts.append(CallbackCancelled(request.id, CALLED_AGAIN, at, call_id))
+
+    def _confirmation(self, prompt_id: str, promise: CallbackPromise) -> tuple[Prompt, ...]:
+        if promise.callback_by is None:
+            return (default_prompt(prompt_id),)
+        return (
+            default_prompt(prompt_id),
+            default_prompt(QUEUE_CALLBACK_BY, {"callback_by": self._clock_text(promise) or ""}),
+        )
+
+    def _clock_text(self, promise: CallbackPromise) -> str | None:
+        """The promised time as the caller hears it (local HH:MM), None without a promise."""
+        if promise.callback_by is None:
+            return None
+        return datetime.fromtimestamp(promise.callback_by, self._tz).strftime("%H:%M")
+
+    def _request_in_place_of(self, entry: Entry, number: str, at: float) -> Entry:
+        """A callback request that keeps the call's place (same sequence and rank)."""
+        request = Entry(
+            f"{entry.id}.cb", EntryKind.CALLBACK, entry.line, number, entry.queue,
+            entry.skills, entry.tags, entry.base_priority, entry.priority, entry.seq,
+            entry.offered_at,
+        )
+        request.first_queue = entry.first_queue
+        request.queue_entered_at = entry.queue_entered_at
+        request.visited = set(entry.visited)
+        request.requested_at = at
+        request.origin_call = entry.id
+        return request
+
+    def _missed_call(self, entry: Entry, waited: float, at: float) -> None:
+        """漏接电话回拨: a long wait given up is called back, keeping the caller's place."""
+        rule = self._rules(entry.queue).callback
+        if rule.missed_after_s is None or waited <= rule.missed_after_s or not entry.caller:
+            return
+        if entry.caller in self._owed_by_number:
+            return  # never two callbacks at once for one number
+        request = self._request_in_place_of(entry, entry.caller, at)
+        request.missed_call = True
+        self._new_request(request, at, CallbackPromise(True))
+        self._facts.append(
+            MissedCallCallback(request.id, entry.id, entry.queue, entry.caller, waited, at)
+        )
+
+    def _release_seat(self, seat: Seat, reason: str, at: float) -> None:
+        """A reservation ended without a conversation: honour a deferred logout or pause,
+        else the seat is ready and takes the next caller in this same step."""
+        if seat.pending_logout:
+            self._board.transition(seat, SeatTrigger.LOGOUT, "logout", at)
+        elif seat.pending_pause:
+            self._board.transition(seat, SeatTrigger.PAUSE, seat.pending_pause, at)
+        else:
+            self._board.transition(seat, SeatTrigger.CANCEL, reason, at)
+            self._offer_seat(seat, at)
+
+    def _choose_callback(self, entry: Entry, number: str, at: float) -> None:
+        """The caller asked for a callback while waiting: kept if it can be promised."""
+        promise = self._promise(entry.queue, at, entry)
+        self._waiting.remove(entry)
+        if promise.possible:
+            self._to_callback(entry, number, "caller-choice", at, promise)
+            return
+        self._facts.append(CallbackDeclined(entry.id, entry.queue, promise.reason, at))
+        self._forget(entry)
+        self._facts.append(
+            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
+                       ExitAction.RECORD.value, at, "caller-choice")
+        )
+        self._cmds.append(Announce(entry.id, None, None, (CALLBACK_FULL_PROMPT,)))
+        self._cmds.append(Record(entry.id, RECORD_MAX_S, True, "work-order"))
+
+    def _late_dial_report(self, event: CallbackAnswered | CallbackFailed, answered: bool) -> bool:
+        """A dial result after the dial guard gave that dial up: settled once, True if so.
+
+        A late answer means a citizen picked up a dial nobody waits for any more: the
+        leg is hung up. Neither report changes any state; both are counted as stale.
+        """
+        if event.request_id not in self._lapsed_dials:
+            return False
+        del self._lapsed_dials[event.request_id]
+        if answered:
+            self._cmds.append(Hangup(event.request_id, DIAL_ABANDONED))
+        self._ignore(event, event.request_id,
+                     "late-dial-answer" if answered else "late-dial-failure", event.at)
+        return True
+
+    def _dial_failed(self, entry: Entry, cause: str, at: float) -> None:
+        self._cancel(entry.id, DIAL_GUARD)
+        seat = self._board.get(entry.agent_id or "")
+        rules = self._rules(entry.queue)
+        self._facts.append(CallbackAttemptFailed(entry.id, entry.attempts, cause, at))
+        entry.agent_id = None
+        if entry.attempts >= rules.callback.attempts:
+            self._forget(entry)
+            self._facts.append(CallbackGaveUp(entry.id, entry.attempts, cause, at))
+        elif rules.callback.retry_spacing_s > 0:
+            self._move(entry, EntryTrigger.REST)
+            self._arm(entry.id, RETRY, rules.callback.retry_spacing_s)
+        elif self._calling_open(entry, at):
+            self._move(entry, EntryTrigger.RETURN)
+        else:
+            self._back_in_line(entry, at)
+        self._release_seat(seat, "callback-failed", at)
+        if entry.state is EntryState.WAITING and entry.id in self._entries:
+            self._offer_entry(entry, at)
+
+    def _dial_guard_fired(self, entry: Entry, at: float) -> None:
+        """The dial's result never came: the attempt failed, the agent is free again."""
+        if entry.state is not EntryState.DIALLING:
+            return
+        self._cmds.append(Hangup(entry.id, DIAL_ABANDONED))  # drop the leg if it ever comes up
+        self._lapsed_dials[entry.id] = None
+        if len(self._lapsed_dials) > _LAPSED_RINGS_KEPT:
+            del self._lapsed_dials[next(iter(self._lapsed_dials))]
+        self._dial_failed(entry, NO_REPORT, at)
+
+    def _dialling_for(self, seat: Seat) -> Entry | None:
+        """The callback request whose dial holds this seat (agent-first or citizen-first)."""
+        entry = self._entries.get(seat.call_id or "")
+        if entry is not None and entry.state is EntryState.DIALLING:
+            return entry
+        return None
+
+    def _calling_hours_changed(self, entry: Entry, at: float) -> None:
+        """Calling hours opened or closed: waiting requests rest, resting ones come back."""
+        if self._calling_open(entry, at):
+            # A request resting for its retry spacing comes back with its own timer.
+            if entry.state is EntryState.RESTING and not self._timers.is_armed(
+                EntryOwner(entry.id), RETRY
+            ):
+                self._back_in_line(entry, at)
+                return
+        elif entry.state is EntryState.WAITING:
+            self._move(entry, EntryTrigger.REST)
+        self._arm_hours(entry, at)
+
+    def _apply_mode(self, mode: str, reason: str, at: float) -> None:
+        self._mode = mode
+        self._mode_since = at
+        self._pause_limits = self._pause_limits_of(mode)
         # Re-rank every waiting place at once with the new mode's priorities.
         waiting = [e for e in self._entries.values() if e.id in self._waiting]
         self._waiting.clear()
@@ -1162,6 +1541,8 @@ class Acd:
         for entry in list(self._entries.values()):
             if entry.state in (EntryState.WAITING, EntryState.RINGING):
                 self._arm_entry(entry, at)
+            elif entry.state is EntryState.RESTING:
+                self._arm_hours(entry, at)
         roster = self._active_roster()
         if roster is not None:
             # Only those not already at a seat need a call.
@@ -1169,9 +1550,7 @@ class Acd:
             if reserve:
                 self._cmds.append(NotifyReserve(reserve, mode, reason))
         for seat in list(self._board.seats()):
-            if seat.state is SeatState.WRAP_UP:
-                self._arm_wrap_up(seat, at)
-            elif seat.state is SeatState.PAUSED:
-                self._arm_pause_limit(seat, at)
+            if self._board.retime(seat, at):
+                self._finish_wrap_up(seat, at)
         for seat in self._ready_seats_in_order():
             self._offer_seat(seat, at)

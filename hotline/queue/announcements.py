@@ -29,6 +29,8 @@ QUEUE_CALLBACK_OFFER = "queue.callback_offer"
 QUEUE_CALLBACK_CONFIRMED = "queue.callback_confirmed"  # the caller chose a callback by key
 EXIT_RECORD = "acd.exit.record"  # max wait / max length: leave a message
 EXIT_CALLBACK = "acd.exit.callback"  # max wait / max length: a callback keeps the place
+QUEUE_CALLBACK_BY = "queue.callback_by"  # when the promised callback will come
+QUEUE_CALLBACK_FULL = "queue.callback_full"  # no callback can be promised: leave a message
 
 DEFAULT_TEXTS: Mapping[str, str] = {
     QUEUE_POSITION: "您目前排在第{position}位，请耐心等待。",
@@ -38,6 +40,8 @@ DEFAULT_TEXTS: Mapping[str, str] = {
     QUEUE_CALLBACK_CONFIRMED: "已为您登记回电，我们将按您的排队顺序回电，请保持电话畅通，再见。",
     EXIT_RECORD: "当前来电较多，请在提示音后留言，我们将尽快处理。",
     EXIT_CALLBACK: "您的来电已登记，我们将按您的排队顺序回电，请保持电话畅通。",
+    QUEUE_CALLBACK_BY: "我们将在{callback_by}前给您回电。",
+    QUEUE_CALLBACK_FULL: "今日回电已约满，请在提示音后留言，我们将尽快处理。",
 }
 DEFAULT_LANGUAGE = "zh"
 
@@ -48,6 +52,7 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     QUEUE_POSITION: frozenset({"position", "ahead"}),
     QUEUE_EXPECTED_WAIT: frozenset({"minutes"}),
     QUEUE_CALLBACK_OFFER: frozenset({"key"}),
+    QUEUE_CALLBACK_BY: frozenset({"callback_by"}),  # local clock time, "HH:MM"
 }
 """Placeholder names each kernel prompt may use (none for the others)."""
 
@@ -78,6 +83,8 @@ def announcement_values(announce: Announce) -> dict[str, str]:
         values["minutes"] = str(minutes(announce.expected_wait_s))
     if announce.callback_key is not None:
         values["key"] = announce.callback_key
+    if announce.callback_by is not None:
+        values["callback_by"] = announce.callback_by
     return values
 
 

@@ -19,8 +19,10 @@ from hotline.vocabulary.queueing import (
     MIN_SKILL_LEVEL,
     CallbackOrder,
     ExitAction,
+    ServiceTarget,
     Strategy,
 )
+from hotline.vocabulary.times import parse_hhmm
 
 _V = TypeVar("_V")
 
@@ -53,17 +55,6 @@ class ExpansionStep:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceTarget:
-    answered_pct: float = 80.0
-    within_s: float = 15.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.answered_pct <= 100:
-            raise RulesError(f"target.answered_pct must be in (0, 100], got {self.answered_pct}")
-        _check_positive(self.within_s, "target.within_s")
-
-
-@dataclass(frozen=True, slots=True)
 class OverflowRule:
     """Move a waiting call to ``to`` after ``after_s`` here, or when the wait looks too long."""
 
@@ -92,17 +83,65 @@ class AnnounceRule:
 
 @dataclass(frozen=True, slots=True)
 class CallbackRule:
+    """Callbacks of one queue in one mode.
+
+    ``calling_hours`` = (start, end) in minutes after local midnight (end may be 1440;
+    end <= start crosses midnight); None: any time. Outside them no citizen is dialled:
+    requests rest until the hours open. ``missed_after_s``: a caller with a known number
+    who abandons after waiting longer than this is called back (漏接电话回拨); None: off.
+    ``promise_within_s`` / ``promise_until_close``: a callback is offered only while
+    every owed callback can still be made within that many seconds / before today's
+    calling hours close; neither: offered without a promise (no limit).
+    """
+
     enabled: bool = False
     order: CallbackOrder = CallbackOrder.AGENT_FIRST
     attempts: int = 3
     retry_spacing_s: float = 300.0
     ring_timeout_s: float = 30.0
+    calling_hours: tuple[int, int] | None = None
+    missed_after_s: float | None = None
+    promise_within_s: float | None = None
+    promise_until_close: bool = False
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise RulesError(f"callback.attempts must be >= 1, got {self.attempts}")
         _check_positive(self.retry_spacing_s, "callback.retry_spacing_s", allow_zero=True)
         _check_positive(self.ring_timeout_s, "callback.ring_timeout_s")
+        _check_positive(self.missed_after_s, "callback.missed_after_s", allow_zero=True)
+        _check_positive(self.promise_within_s, "callback.promise_within_s")
+        if self.calling_hours is not None:
+            start, end = self.calling_hours
+            if not (0 <= start < 1440 and 0 <= end <= 1440) or start == end % 1440:
+                raise RulesError(f"callback.calling_hours must be a non-empty range, got "
+                                 f"{self.calling_hours}")
+            object.__setattr__(self, "calling_hours", (int(start), int(end)))
+        if self.promise_until_close and self.calling_hours is None:
+            raise RulesError("callback.promise_until_close needs callback.calling_hours")
+
+    @property
+    def promises(self) -> bool:
+        """Is the callback offer limited by what the centre can keep?"""
+        return self.promise_within_s is not None or self.promise_until_close
+
+    def open_at(self, minute: float) -> bool:
+        """Are the calling hours open at local minute-of-day ``minute``?"""
+        if self.calling_hours is None:
+            return True
+        start, end = self.calling_hours
+        if end <= start:  # overnight
+            return minute >= start or minute < end
+        return start <= minute < end
+
+    def next_change_s(self, minute: float) -> float | None:
+        """Seconds from local ``minute`` until the hours next open or close (None: never)."""
+        if self.calling_hours is None:
+            return None
+        start, end = self.calling_hours
+        boundary = (end % 1440) if self.open_at(minute) else start
+        ahead = (boundary - minute) % 1440
+        return (ahead if ahead > 0 else 1440.0) * 60.0
 
 
 def _frozen_map(value: Mapping[str, _V]) -> Mapping[str, _V]:
@@ -223,6 +262,19 @@ def _sub(kind: type[Any], value: Any, what: str) -> Any:
         raise RulesError(f"{what}: {exc}") from exc
 
 
+def _hours(value: Any) -> tuple[int, int]:
+    """``"08:00-21:00"``, ``{"start": 480, "end": 1260}`` or a pair → minutes (start, end)."""
+    if isinstance(value, str):
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise RulesError(f"calling_hours must look like 08:00-21:00, got {value!r}")
+        return parse_hhmm(start), parse_hhmm(end)
+    if isinstance(value, Mapping):
+        return int(value["start"]), int(value["end"])
+    start, end = value
+    return int(start), int(end)
+
+
 def queue_rules_from_mapping(name: str, data: Mapping[str, Any]) -> QueueRules:
     """`QueueRules` from the config's plain data (e.g. a pydantic ``model_dump()``).
 
@@ -255,6 +307,8 @@ def queue_rules_from_mapping(name: str, data: Mapping[str, Any]) -> QueueRules:
             callback = values["callback"]
             if isinstance(callback, Mapping) and "order" in callback:
                 callback = {**callback, "order": CallbackOrder(callback["order"])}
+            if isinstance(callback, Mapping) and callback.get("calling_hours") is not None:
+                callback = {**callback, "calling_hours": _hours(callback["calling_hours"])}
             values["callback"] = _sub(CallbackRule, callback, f"queue {name}: callback")
         for key in ("skills", "teams"):
             if key in values:

@@ -16,11 +16,13 @@ Two indexes over the waiting entries, both sorted containers (O(log n) add/remov
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any
 
 from sortedcontainers import SortedList
+
+from hotline.vocabulary.errors import AcdError
 
 
 class EntryKind(StrEnum):
@@ -34,6 +36,48 @@ class EntryState(StrEnum):
     RINGING = "ringing"  # a seat is reserved (and rung) for it
     DIALLING = "dialling"  # a callback dial to the citizen is in flight
     TALKING = "talking"
+
+
+class EntryTrigger(StrEnum):
+    RING = "ring"  # a seat is reserved and rung (a call, or a citizen who answered)
+    DIAL = "dial"  # the citizen of a callback is dialled
+    CONNECT = "connect"  # citizen and agent are bridged
+    RETURN = "return"  # back to its original place in the queue
+    REST = "rest"  # out of the line for a while (retry spacing, calling hours closed)
+
+
+E, G = EntryState, EntryTrigger
+TRANSITIONS: Mapping[tuple[EntryState, EntryTrigger], EntryState] = {
+    (E.WAITING, G.RING): E.RINGING,
+    (E.DIALLING, G.RING): E.RINGING,  # citizen-first: the citizen answered, ring the seat
+    (E.WAITING, G.DIAL): E.DIALLING,  # citizen-first: the seat is reserved, not rung
+    (E.RINGING, G.DIAL): E.DIALLING,  # agent-first: the agent answered, dial the citizen
+    (E.RINGING, G.CONNECT): E.TALKING,
+    (E.DIALLING, G.CONNECT): E.TALKING,  # agent-first: the citizen answered
+    (E.RINGING, G.RETURN): E.WAITING,
+    (E.DIALLING, G.RETURN): E.WAITING,
+    (E.RESTING, G.RETURN): E.WAITING,
+    (E.DIALLING, G.REST): E.RESTING,
+    (E.WAITING, G.REST): E.RESTING,
+}
+"""Every legal move of a place; leaving the ACD (outcome) is not a state but removal."""
+del E, G
+
+
+def move(entry: Entry, trigger: EntryTrigger) -> EntryState:
+    """The only place an entry's state changes. Illegal pairs raise and change nothing."""
+    new = TRANSITIONS.get((entry.state, trigger))
+    if new is None:
+        raise AcdError(f"{entry.id}: cannot {trigger} while {entry.state}")
+    entry.state = new
+    return new
+
+
+def transition_table() -> str:
+    """The entry state machine as a Markdown table, generated from `TRANSITIONS` (docs)."""
+    rows = ["| from | trigger | to |", "|---|---|---|"]
+    rows += [f"| {old} | {trigger} | {new} |" for (old, trigger), new in TRANSITIONS.items()]
+    return "\n".join(rows)
 
 
 BucketKey = tuple[str, tuple[str, ...], int]
@@ -50,15 +94,18 @@ class Entry:
         "callback_offered",
         "caller",
         "citizen_live",
+        "dial_lapsed",
         "first_queue",
         "id",
         "kind",
         "line",
         "max_wait_due",
+        "missed_call",
         "offered_at",
         "origin_call",
         "overflow_due",
         "priority",
+        "promised_by",
         "queue",
         "queue_entered_at",
         "requested_at",
@@ -108,6 +155,9 @@ class Entry:
         self.attempts = 0
         self.citizen_live = kind is EntryKind.CALL
         self.callback_offered = False  # an announcement told this caller the callback key
+        self.missed_call = False  # a callback the ACD made for an abandoned caller
+        self.promised_by: float | None = None  # the callback time the caller was promised
+        self.dial_lapsed = False  # the dial guard gave up the last dial: late results settle
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -121,6 +171,7 @@ class WaitingIndex:
         self._by_queue: dict[str, Any] = {}  # queue → SortedList[(−prio, seq, id)]
         self._buckets: dict[BucketKey, Any] = {}  # bucket → SortedList[(seq, id)]
         self._where: dict[str, tuple[BucketKey, tuple[int, int, str]]] = {}
+        self._callbacks: dict[str, int] = {}  # queue → callback requests waiting there
 
     def __len__(self) -> int:
         return len(self._where)
@@ -136,9 +187,13 @@ class WaitingIndex:
         self._by_queue.setdefault(entry.queue, SortedList()).add(rank)
         self._buckets.setdefault(bucket, SortedList()).add((entry.seq, entry.id))
         self._where[entry.id] = (bucket, rank)
+        if entry.kind is EntryKind.CALLBACK:
+            self._callbacks[entry.queue] = self._callbacks.get(entry.queue, 0) + 1
 
     def remove(self, entry: Entry) -> None:
         bucket, rank = self._where.pop(entry.id)
+        if entry.kind is EntryKind.CALLBACK:
+            self._callbacks[bucket[0]] -= 1
         self._by_queue[bucket[0]].remove(rank)
         lst = self._buckets[bucket]
         lst.remove((entry.seq, entry.id))
@@ -147,6 +202,9 @@ class WaitingIndex:
 
     def length(self, queue: str) -> int:
         return len(self._by_queue.get(queue, ()))
+
+    def callbacks_waiting(self, queue: str) -> int:
+        return self._callbacks.get(queue, 0)
 
     def position(self, entry: Entry) -> int:
         """1-based place in its queue (1 = next to be served)."""
@@ -167,3 +225,4 @@ class WaitingIndex:
         self._by_queue.clear()
         self._buckets.clear()
         self._where.clear()
+        self._callbacks.clear()

@@ -15,15 +15,19 @@ begin) until every call has ended and every callback request is settled -- diall
 the queue's real retry spacing, until connected or given up -- or until `drain_s` has
 passed; whatever is left then is reported (`SimulationResult.unsettled_callbacks`).
 
-Everything is decided by the kernel; the simulator only reacts. Time is a heap of
-(time, sequence, action, argument); stale actions (a ring cancelled, a caller already
-answered) are recognised by a per-call token and dropped.
+Everything is decided by the kernel; the simulator only reacts. It is a driver like any
+other: it plugs into the centre runtime (`hotline.runtime`) on a `VirtualClock`, posts
+events and executes the commands the runtime routes to it (it owns the calls it brings,
+every seat's endpoint and the callback dials); the runtime keeps the kernel's timers on
+that same virtual heap. What it knows of the centre it learns as a PBX would, from the
+commands it is given, plus the fact log (seat states, the mode, callback requests); it
+never reads the kernel. Stale actions (a ring cancelled, a caller already answered) are
+recognised by a per-call token and dropped.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import math
 import random
@@ -33,18 +37,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel, Where
+from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel
 from hotline.composition import build_kernel
 from hotline.config.loader import Centre
-from hotline.config.schema import parse_hhmm
+from hotline.ivr.durations import prompt_duration_s
 from hotline.projections.stats import LiveStats
+from hotline.runtime.centre_runtime import CentreRuntime, Listener
+from hotline.runtime.clock import VirtualClock
 from hotline.simulation.callbacks import CallbackLedger
 from hotline.simulation.scenario import Answer, Logins, Scenario
 from hotline.vocabulary.commands import (
     Announce,
     Bridge,
-    CancelTimer,
     CollectDigits,
+    Command,
     DialCitizen,
     Enqueue,
     Hangup,
@@ -56,7 +62,6 @@ from hotline.vocabulary.commands import (
     RequestCallback,
     RingSeat,
     SetVariable,
-    StartTimer,
     StopRinging,
     Transfer,
 )
@@ -78,15 +83,13 @@ from hotline.vocabulary.events import (
     SeatAnswered,
     SeatNoAnswer,
     SpeechRecognized,
-    TimerFired,
 )
+from hotline.vocabulary.facts import ModeChanged, SeatStateChanged
 from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.times import parse_hhmm
 
-# Speaking rates for prompt lengths: Mandarin TTS/recordings run about 4.5 characters a
-# second; Latin-script text about 14 characters a second.
-_CJK_CHARS_PER_S = 4.5
-_LATIN_CHARS_PER_S = 14.0
-_MIN_PROMPT_S = 0.8
+# Prompt lengths come from `hotline.ivr.durations` (the same estimate `hotline describe`
+# uses); a citizen speaks about 4 characters a second.
 _SPEECH_CHARS_PER_S = 4.0
 _RETRY_BUSY_S = 30.0  # an agent who cannot log out or pause yet tries again after this
 # A queue announcement with no prompts of its own is spoken by the driver: "您前面还有
@@ -110,6 +113,7 @@ class _Citizen:
     play_start: float = 0.0
     play_end: float = 0.0
     play_pending: bool = False  # a PlaybackFinished is owed unless a question follows
+    in_ivr: bool = True  # until the IVR hands the call on (queue, callback, transfer)
     done: bool = False
 
 
@@ -148,7 +152,7 @@ class SimulationTotals:
     logins: int = 0
     logouts: int = 0
     no_free_seat: int = 0
-    events: int = 0  # events fed to the kernel
+    events: int = 0  # events the kernel handled (the simulator's and the timers')
 
 
 @dataclass(slots=True)
@@ -249,7 +253,10 @@ class ArrivalProfile:
 class Simulation:
     """One scenario run against one kernel. `run()` returns the result."""
 
-    def __init__(self, scenario: Scenario, centre: Centre, *, seed: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, centre: Centre, *, seed: int | None = None,
+        listeners: tuple[Listener, ...] = (),
+    ) -> None:
         self.scenario = scenario
         self.centre = centre
         self.seed = scenario.seed if seed is None else seed
@@ -260,10 +267,7 @@ class Simulation:
         config = centre.config
         self.tz = ZoneInfo(config.centre.timezone)
         self.stats = LiveStats(timezone=self.tz)
-        # Facts are kept only until `_feed` takes them for the callback ledger.
-        self.kernel = build_kernel(
-            centre, mode=scenario.mode, observers=[self.stats.apply], keep_facts=True
-        )
+        self.kernel = build_kernel(centre, mode=scenario.mode)
         midnight = datetime.combine(scenario.day, datetime.min.time(), tzinfo=self.tz)
         self.midnight = midnight.timestamp()
         self.start = self.midnight + parse_hhmm(scenario.start) * 60.0
@@ -271,11 +275,25 @@ class Simulation:
         self.stop = self.end + scenario.drain_s
         self.profile = ArrivalProfile(scenario, self.midnight)
         self.totals = SimulationTotals()
-        self.now = self.start
-        self._heap: list[tuple[float, int, _Action, Any]] = []
-        self._seq = itertools.count()
+        # One virtual-time heap for the citizens, the agents and the kernel's timers.
+        self.clock = VirtualClock(self.start)
+        # The simulator reads no old records, so the in-memory log can stay small.
+        self.runtime = CentreRuntime(
+            self.kernel, self.clock, queues=config.queues, stats=self.stats, log_size=4096
+        )
+        self.runtime.listen(self._on_record)
+        for listener in listeners:
+            self.runtime.listen(listener)
+        self._link = self.runtime.attach("simulator", self, dialler=True)
+        # The simulator is the PBX of every softphone as well.
+        self._link.claim_endpoints(seat.endpoint for seat in config.seats.values())
+        self.runtime.add_notifier(self)  # and the reserve staff's phones
+        self._seats: dict[str, SeatStateChanged] = {}  # agent -> last change (logged in)
+        self._mode = scenario.mode
+        self._played: list[_Citizen] = []  # got a Play in the batch being delivered
+        self._gone: list[str] = []  # calls whose channel ended in the current step
+        self._transfers = 0  # transferred away, the PBX's hang-up report still to come
         self._citizens: dict[str, _Citizen] = {}
-        self._timers: dict[tuple[str, str], int] = {}
         self._call_numbers = itertools.count(1)
         self._modes: list[tuple[float, str]] = [(self.start, scenario.mode)]
         self._logged_in_samples: list[tuple[float, int]] = []
@@ -321,37 +339,59 @@ class Simulation:
             Hangup: self._do_hangup,
             Record: self._do_record,
             SetVariable: _ignore,
-            StartTimer: self._do_start_timer,
-            CancelTimer: self._do_cancel_timer,
             HoldWithMusic: self._do_hold,
             Announce: self._do_announce,
             RingSeat: self._do_ring,
             StopRinging: self._do_stop_ringing,
             Bridge: self._do_bridge,
             DialCitizen: self._do_dial,
-            NotifyReserve: self._do_notify_reserve,
         }
 
     # --- the loop ---------------------------------------------------------------------
 
+    @property
+    def now(self) -> float:
+        return self.clock.time
+
     def _at(self, when: float, action: _Action, arg: Any = None) -> None:
-        if when < self.now:  # virtual time never runs backwards
-            raise ValueError(f"cannot schedule at {when}, before now ({self.now})")
-        heapq.heappush(self._heap, (when, next(self._seq), action, arg))
+        self.clock.at(when, action, arg)  # raises for a time in the past
 
     def _feed(self, event: Any) -> None:
-        self.totals.events += 1
-        handlers = self._handlers
-        kernel = self.kernel
-        commands = kernel.handle(event)
-        facts = kernel.take_facts()
-        if facts:
-            self.callbacks.apply_all(facts)
-        for command in commands:
-            handler = handlers.get(type(command))
-            if handler is None:
-                raise TypeError(f"the simulator cannot execute {type(command).__name__}")
-            handler(command)
+        """Post one event; the runtime handles it now and routes its commands back here."""
+        self._link.step(event)
+        gone = self._gone
+        if gone:
+            for call_id in gone:
+                self._link.release(call_id)
+            gone.clear()
+
+    # --- the driver's side: commands from the runtime, records from the fact log --------
+
+    def execute(self, command: Command) -> None:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"the simulator cannot execute {type(command).__name__}")
+        handler(command)
+
+    def flush(self) -> None:
+        """The batch is complete: a Play with no question after it owes a report."""
+        played = self._played
+        if played:
+            for citizen in played:
+                self._settle_play(citizen)
+            played.clear()
+
+    def _on_record(self, _seq: int, record: Any) -> None:
+        kind = type(record)
+        if kind is SeatStateChanged:
+            if record.new is SeatState.LOGGED_OUT:
+                self._seats.pop(record.agent_id, None)
+            else:
+                self._seats[record.agent_id] = record
+        elif kind is ModeChanged:
+            self._mode = record.new
+        else:
+            self.callbacks.apply(record)
 
     def run(self) -> SimulationResult:
         self._plan_agents()
@@ -360,18 +400,19 @@ class Simulation:
             self._at(when, self._switch_mode, supervisor)
         self._next_arrival(self.start)
         self._at(self.start, self._sample_logins, None)
-        heap = self._heap
-        pop = heapq.heappop
+        step = self.clock.step
         stop = self.stop
         end = self.end
-        while heap:
-            when, _, action, arg = pop(heap)
-            if when > stop:
+        clock = self.clock
+        while step(stop):
+            if clock.time >= end and self._all_settled():
                 break
-            self.now = when
-            action(arg)
-            if when >= end and self._all_settled():
-                break
+        counters = self.runtime.counters
+        self.totals.events = counters.events
+        if counters.driver_errors or counters.failures or counters.rejected:
+            raise RuntimeError(
+                f"the simulated day went wrong: {self.runtime.counters_view()} (see the log)"
+            )
         return SimulationResult(
             self.scenario, self.start, self.end, self.now, self.totals, self.kernel, self.tz,
             self.seed, self.stats,
@@ -379,11 +420,9 @@ class Simulation:
         )
 
     def _all_settled(self) -> bool:
-        """No citizen on the line, no call in the centre, no callback still to be made."""
-        if self._citizens or self._talks or self.callbacks.pending:
-            return False
-        live = self.kernel.live_calls()
-        return not any(live.values())
+        """No citizen on the line, no conversation, no transfer or callback in flight."""
+        return not (self._citizens or self._talks or self.callbacks.pending
+                    or self._transfers)
 
     # --- citizens ---------------------------------------------------------------------
 
@@ -409,13 +448,12 @@ class Simulation:
         self._citizens[call_id] = citizen
         self.totals.arrivals += 1
         self._feed(CallArrived(call_id, line, caller, now))
-        self._settle_play(citizen)
 
     def _settle_play(self, citizen: _Citizen) -> None:
         """After a command batch: a Play with no question after it owes a PlaybackFinished."""
         if citizen.play_pending and not citizen.done:
             citizen.play_pending = False
-            if self.kernel.where(citizen.call_id) is Where.IVR:
+            if citizen.in_ivr:
                 self._at(citizen.play_end, self._playback_done, (citizen, citizen.token))
 
     def _playback_done(self, arg: tuple[_Citizen, int]) -> None:
@@ -424,15 +462,11 @@ class Simulation:
             return
         citizen.token += 1
         self._feed(PlaybackFinished(citizen.call_id, self.now))
-        self._settle_play(citizen)
 
     def _prompt_length(self, prompt: Any) -> float:
         length = self._prompt_s.get(prompt.id + prompt.language)
         if length is None:
-            text = prompt.text
-            cjk = sum(1 for ch in text if ord(ch) > 0x2E80)
-            length = max(_MIN_PROMPT_S, cjk / _CJK_CHARS_PER_S
-                         + (len(text) - cjk) / _LATIN_CHARS_PER_S)
+            length = prompt_duration_s(prompt, self.centre.directory)
             self._prompt_s[prompt.id + prompt.language] = length
         return length
 
@@ -447,6 +481,8 @@ class Simulation:
         citizen.play_start = start
         citizen.play_end = start + length
         citizen.last_prompts = tuple(p.id for p in command.prompts)
+        if not citizen.play_pending:
+            self._played.append(citizen)
         citizen.play_pending = True
 
     def _choose(self, citizen: _Citizen) -> Answer | None:
@@ -501,7 +537,6 @@ class Simulation:
             return
         citizen.token += 1
         self._feed(DigitsReceived(citizen.call_id, digits, self.now))
-        self._settle_play(citizen)
 
     def _say(self, arg: tuple[_Citizen, int, Answer]) -> None:
         citizen, token, answer = arg
@@ -510,7 +545,6 @@ class Simulation:
         citizen.token += 1
         self._feed(SpeechRecognized(citizen.call_id, answer.say or "", answer.confidence,
                                     self.now, answer.intent))
-        self._settle_play(citizen)
 
     def _no_input(self, arg: tuple[_Citizen, int]) -> None:
         citizen, token = arg
@@ -518,7 +552,6 @@ class Simulation:
             return
         citizen.token += 1
         self._feed(NoInput(citizen.call_id, self.now))
-        self._settle_play(citizen)
 
     def _ivr_hang_up(self, arg: tuple[_Citizen, int]) -> None:
         citizen, token = arg
@@ -532,29 +565,35 @@ class Simulation:
         citizen.done = True
         citizen.token += 1
         self._citizens.pop(citizen.call_id, None)
+        self._gone.append(citizen.call_id)
 
     def _do_enqueued(self, command: Enqueue) -> None:
         citizen = self._citizens.get(command.call_id)
         if citizen is not None:
             citizen.play_pending = False  # the "transferring" prompt plays over the hold
+            citizen.in_ivr = False
             self.totals.enqueued += 1
 
     def _do_ivr_callback(self, command: RequestCallback) -> None:
         citizen = self._citizens.get(command.call_id)
         if citizen is not None:
             self.totals.ivr_callbacks += 1
+            citizen.in_ivr = False
             self._finish(citizen)  # the centre's goodbye that follows is not counted again
 
     def _do_transfer(self, command: Transfer) -> None:
         citizen = self._citizens.get(command.call_id)
         if citizen is not None:
             self.totals.transfers += 1
+            citizen.in_ivr = False
             self._finish(citizen)
+            self._transfers += 1
             # The PBX reports the channel gone once the transfer has taken it away.
             self._at(max(self.now, citizen.play_end) + 1.0, self._transferred_away,
                      command.call_id)
 
     def _transferred_away(self, call_id: str) -> None:
+        self._transfers -= 1
         self._feed(CallerHungUp(call_id, self.now))
 
     def _do_hangup(self, command: Hangup) -> None:
@@ -584,7 +623,6 @@ class Simulation:
             return
         citizen.token += 1
         self._feed(RecordingFinished(citizen.call_id, self.now, f"rec-{citizen.call_id}", 30.0))
-        self._settle_play(citizen)
 
     def _do_hold(self, command: HoldWithMusic) -> None:
         citizen = self._citizens.get(command.call_id)
@@ -632,27 +670,6 @@ class Simulation:
         self._finish(citizen)
         self._feed(CallerHungUp(citizen.call_id, self.now))
 
-    # --- timers -----------------------------------------------------------------------
-
-    def _do_start_timer(self, command: StartTimer) -> None:
-        key = (command.call_id, command.timer)
-        seq = next(self._seq)
-        self._timers[key] = seq
-        self._at(self.now + command.seconds, self._timer_fired, (key, seq))
-
-    def _do_cancel_timer(self, command: CancelTimer) -> None:
-        self._timers.pop((command.call_id, command.timer), None)
-
-    def _timer_fired(self, arg: tuple[tuple[str, str], int]) -> None:
-        key, seq = arg
-        if self._timers.get(key) != seq:
-            return
-        del self._timers[key]
-        self._feed(TimerFired(key[0], key[1], self.now))
-        citizen = self._citizens.get(key[0])
-        if citizen is not None:
-            self._settle_play(citizen)
-
     # --- agents answering -------------------------------------------------------------
 
     def _do_ring(self, command: RingSeat) -> None:
@@ -693,8 +710,8 @@ class Simulation:
         self._at(self.now + self._ready_delay(), self._ready_again, agent)
 
     def _ready_again(self, agent: _AgentSim) -> None:
-        view = self.kernel.acd.seat(agent.agent_id)
-        if agent.logged_in and view is not None and view.state is SeatState.PAUSED \
+        view = self._seats.get(agent.agent_id)
+        if agent.logged_in and view is not None and view.new is SeatState.PAUSED \
                 and view.reason != self.scenario.agents.pause_reason:
             self._feed(AgentReady(agent.agent_id, self.now))
 
@@ -713,6 +730,7 @@ class Simulation:
         citizen = self._citizens.pop(call_id, None)
         if citizen is not None:
             citizen.done = True
+        self._gone.append(call_id)
         self._feed(CallEnded(call_id, self.now))
         agent = self._agents.get(agent_id)
         if self._wrap_up is not None and agent is not None:
@@ -723,8 +741,8 @@ class Simulation:
         agent, token = arg
         if token != agent.wrap_token:
             return
-        view = self.kernel.acd.seat(agent.agent_id)
-        if view is not None and view.state is SeatState.WRAP_UP:
+        view = self._seats.get(agent.agent_id)
+        if view is not None and view.new is SeatState.WRAP_UP:
             self._feed(AgentReady(agent.agent_id, self.now))  # notes done before the limit
 
     def _do_dial(self, command: DialCitizen) -> None:
@@ -827,7 +845,7 @@ class Simulation:
             return
         if agent.fixed_seat is not None:
             seat = agent.fixed_seat
-            if self.kernel.acd.seat(agent.agent_id) is not None:
+            if agent.agent_id in self._seats:
                 return
         elif self._free_seats:
             seat = self._free_seats.pop()
@@ -844,8 +862,8 @@ class Simulation:
             self._at(leave_at, self._logout, agent)
 
     def _ready_after_login(self, agent: _AgentSim) -> None:
-        view = self.kernel.acd.seat(agent.agent_id)
-        if view is None or view.state is not SeatState.PAUSED:
+        view = self._seats.get(agent.agent_id)
+        if view is None or view.new is not SeatState.PAUSED:
             return
         self._feed(AgentReady(agent.agent_id, self.now))
         self._plan_pause(agent)
@@ -860,10 +878,10 @@ class Simulation:
         agent, token = arg
         if token != agent.pause_token or not agent.logged_in:
             return
-        view = self.kernel.acd.seat(agent.agent_id)
+        view = self._seats.get(agent.agent_id)
         if view is None:
             return
-        if view.state not in (SeatState.READY, SeatState.ON_CALL, SeatState.WRAP_UP):
+        if view.new not in (SeatState.READY, SeatState.ON_CALL, SeatState.WRAP_UP):
             # Ringing (or already paused): ask again a little later.
             self._at(self.now + _RETRY_BUSY_S, self._pause, (agent, token))
             return
@@ -876,14 +894,14 @@ class Simulation:
         agent, token, length = arg
         if token != agent.pause_token or not agent.logged_in:
             return
-        view = self.kernel.acd.seat(agent.agent_id)
+        view = self._seats.get(agent.agent_id)
         if view is None:
             return
-        if view.state in (SeatState.ON_CALL, SeatState.WRAP_UP):
+        if view.new in (SeatState.ON_CALL, SeatState.WRAP_UP):
             self._at(self.now + _RETRY_BUSY_S, self._back_from_pause, arg)  # not begun yet
             return
-        if view.state is SeatState.PAUSED and view.reason == self.scenario.agents.pause_reason:
-            due = view.since + length
+        if view.new is SeatState.PAUSED and view.reason == self.scenario.agents.pause_reason:
+            due = view.at + length
             if due > self.now:
                 self._at(due, self._back_from_pause, arg)
                 return
@@ -898,8 +916,8 @@ class Simulation:
             if agent.leave_at < math.inf:
                 self._at(agent.leave_at, self._logout, agent)
             return
-        view = self.kernel.acd.seat(agent.agent_id)
-        if view is not None and view.state in (SeatState.ON_CALL, SeatState.RINGING):
+        view = self._seats.get(agent.agent_id)
+        if view is not None and view.new in (SeatState.ON_CALL, SeatState.RINGING):
             self._at(self.now + _RETRY_BUSY_S, self._logout, agent)
             return
         agent.logged_in = False
@@ -911,7 +929,7 @@ class Simulation:
             self._free_seats.append(agent.seat)
         agent.seat = None
 
-    def _do_notify_reserve(self, command: NotifyReserve) -> None:
+    def notify(self, command: NotifyReserve) -> None:
         rng = self.rng
         share = self.scenario.agents.called_in_share
         for agent_id in command.agent_ids:
@@ -942,7 +960,7 @@ class Simulation:
         self._logged_in_samples.append((self.now, logged))
         if self.now < self.stop:
             self._at(self.now + 300.0, self._sample_logins, None)
-        current = self.kernel.mode
+        current = self._mode
         if current != self._modes[-1][1]:  # an automatic return happened inside the ACD
             self._modes.append((self.now, current))
 
@@ -951,6 +969,12 @@ def _ignore(_: Any) -> None:
     return None
 
 
-def simulate(scenario: Scenario, centre: Centre, *, seed: int | None = None) -> SimulationResult:
-    """Run `scenario` against a loaded centre (`hotline.config.loader.Centre`)."""
-    return Simulation(scenario, centre, seed=seed).run()
+def simulate(
+    scenario: Scenario, centre: Centre, *, seed: int | None = None,
+    listeners: tuple[Listener, ...] = (),
+) -> SimulationResult:
+    """Run `scenario` against a loaded centre (`hotline.config.loader.Centre`).
+
+    `listeners` get every record of the fact log, `(seq, record)`, as it is made.
+    """
+    return Simulation(scenario, centre, seed=seed, listeners=listeners).run()

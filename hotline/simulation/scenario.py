@@ -21,10 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from hotline.config.loader import Centre
 from hotline.config.messages import explain
-from hotline.config.schema import parse_hhmm
 from hotline.config.suggest import unknown
 from hotline.config.yaml_positions import YamlProblems, load_yaml_file
 from hotline.vocabulary.problems import ConfigError
+from hotline.vocabulary.times import parse_hhmm
 
 
 class _Model(BaseModel):
@@ -289,6 +289,16 @@ def check_against_centre(scenario: Scenario, file: str | Path, centre: Centre) -
             problems.append(doc.problem(("citizens", "answers", prompt_id),
                                         _unknown("prompt", prompt_id, centre.prompts.ids()),
                                         at_key=True))
+    start_mode = config.modes.get(scenario.mode)
+    if (scenario.agents.logins is Logins.ROSTER and start_mode is not None
+            and start_mode.roster is None):
+        # Nobody would ever log in: the day would run with no agents at all.
+        problems.append(doc.problem(
+            ("agents", "logins"),
+            f"agents log in by roster, but the centre's mode {scenario.mode!r} has no roster"
+            + (f" (rosters: {', '.join(sorted(config.rosters))})" if config.rosters
+               else " (the centre has no rosters)")
+            + "; set `logins: all` or give the mode a `roster`"))
     for i, agent_id in enumerate(scenario.agents.only):
         if agent_id not in config.agents:
             problems.append(doc.problem(("agents", "only", i),

@@ -1,18 +1,19 @@
 """Run an `Acd` on virtual time: a test kit for tests, benchmarks and config authors.
 
-`AcdHarness` plays the part of the drivers: it keeps the timers the kernel asks for,
-fires them in time order when the clock is advanced, and logs every command and fact.
+`AcdHarness` plays the part of the drivers: it keeps the timers the kernel asks for on
+the runtime's `VirtualClock` (the same virtual time the simulator runs on), fires them in
+time order when the clock is advanced, and logs every command and fact.
 A ten-minute queue scenario therefore runs in microseconds with no sleeping.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 from hotline.queue.acd import Acd, AcdEvent, AcdOutput
+from hotline.runtime.clock import VirtualClock, VirtualTimer
 from hotline.vocabulary.commands import (
     AcdCommand,
     CancelTimer,
@@ -26,31 +27,50 @@ from hotline.vocabulary.facts import AcdFact
 _T = TypeVar("_T")
 
 
-@dataclass
 class AcdHarness:
-    acd: Acd
-    now: float = 0.0
-    commands: list[AcdCommand] = field(default_factory=list)
-    facts: list[AcdFact] = field(default_factory=list)
-    _timers: list[tuple[float, int, str, str]] = field(default_factory=list)
-    _live: set[tuple[str, str]] = field(default_factory=set)
-    _n: int = 0
+    """The ACD's drivers on virtual time: timers on a `VirtualClock`, logs of everything."""
+
+    def __init__(self, acd: Acd, now: float = 0.0) -> None:
+        self.acd = acd
+        self.clock = VirtualClock(now)
+        self.commands: list[AcdCommand] = []
+        self.facts: list[AcdFact] = []
+        # (owner, name) -> the clock's handle: a restart replaces, a cancel calls off.
+        self._timers: dict[tuple[str, str], VirtualTimer] = {}
+        self._fired: list[AcdOutput] | None = None  # collects while advancing
+
+    @property
+    def now(self) -> float:
+        return self.clock.time
+
+    @now.setter
+    def now(self, when: float) -> None:
+        self.clock.time = when  # tests set the scene (a Monday morning) before feeding
 
     # --- feeding -----------------------------------------------------------------
     def _take(self, out: AcdOutput) -> AcdOutput:
         for command in out.commands:
             if isinstance(command, StartTimer):
-                self._n += 1
                 key = (command.call_id, command.timer)
-                self._live.add(key)
-                heapq.heappush(
-                    self._timers, (self.now + command.seconds, self._n, *key)
+                old = self._timers.get(key)
+                if old is not None:
+                    old.cancel()
+                self._timers[key] = self.clock.call_later(
+                    command.seconds, partial(self._fire, key)
                 )
             elif isinstance(command, CancelTimer):
-                self._live.discard((command.call_id, command.timer))
+                timer = self._timers.pop((command.call_id, command.timer), None)
+                if timer is not None:
+                    timer.cancel()
         self.commands.extend(out.commands)
         self.facts.extend(out.facts)
         return out
+
+    def _fire(self, key: tuple[str, str]) -> None:
+        del self._timers[key]
+        out = self.feed(TimerFired(key[0], key[1], self.now))
+        if self._fired is not None:
+            self._fired.append(out)
 
     def feed(self, event: AcdEvent) -> AcdOutput:
         """Hand an event to the ACD (its `at` should be `now`)."""
@@ -68,18 +88,15 @@ class AcdHarness:
 
     def advance_to(self, when: float) -> list[AcdOutput]:
         outs: list[AcdOutput] = []
-        while self._timers and self._timers[0][0] <= when:
-            due, _, owner, name = heapq.heappop(self._timers)
-            if (owner, name) not in self._live:
-                continue
-            self._live.discard((owner, name))
-            self.now = max(self.now, due)
-            outs.append(self.feed(TimerFired(owner, name, self.now)))
-        self.now = max(self.now, when)
+        self._fired = outs
+        try:
+            self.clock.run_until(max(self.now, when))
+        finally:
+            self._fired = None
         return outs
 
     def pending_timers(self) -> list[tuple[float, str, str]]:
-        return sorted((d, o, n) for d, _, o, n in self._timers if (o, n) in self._live)
+        return sorted((timer.due, o, n) for (o, n), timer in self._timers.items())
 
     # --- reading the logs ----------------------------------------------------------
     def of(self, kind: type[_T], since: int = 0) -> list[_T]:

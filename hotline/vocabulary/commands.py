@@ -153,6 +153,7 @@ class Announce:
     expected_wait_s: float | None
     prompts: tuple[Prompt, ...] = ()
     callback_key: str | None = None  # set when pressing this key now books a callback
+    callback_by: str | None = None  # local "HH:MM" by which a promised callback will come
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.states import CallOutcome, CallStage, SeatState
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +197,151 @@ class ModeChanged:
     until: float | None = None  # automatic return time, when one was set
 
 
+# --- the call's own record (the centre's facts, beside the ACD's) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """The centre took a call: its line, caller ("" when withheld), flow and mode."""
+
+    call_id: str
+    line: str
+    caller: str
+    flow: str
+    language: str
+    mode: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IvrNodeEntered:
+    """The flow engine entered a node that waits or ends (``flow:node``)."""
+
+    call_id: str
+    node: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechInterpreted:
+    """What the centre understood from the caller's words (intent None: not understood)."""
+
+    call_id: str
+    text: str
+    intent: str | None
+    confidence: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallStageChanged:
+    """Every move of a call between stages, from the centre's one chokepoint."""
+
+    call_id: str
+    old: CallStage
+    new: CallStage
+    trigger: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallFinished:
+    """Exactly one per call: how it ended. ``detail`` says more (transfer target, reason)."""
+
+    call_id: str
+    outcome: CallOutcome
+    at: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaleEvent:
+    """An event that came too late to matter (a race with the PBX); ignored, counted."""
+
+    kind: str  # the event's type name
+    subject: str  # the call, request or agent it named
+    why: str
+    at: float
+
+
+CallFact = (
+    CallStarted | IvrNodeEntered | SpeechInterpreted | CallStageChanged | CallFinished
+    | StaleEvent
+)
+"""The centre's own facts about calls."""
+
+
+
+
+# --- Callbacks that keep their promise; missed-call callbacks; races ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MissedCallCallback:
+    """A caller abandoned after a long wait: the request ``request_id`` calls them back.
+
+    Follows the request's own ``CallbackRequested`` (漏接电话回拨); the request keeps the
+    abandoned call's place and ends like any request (completed, gave up or cancelled).
+    """
+
+    request_id: str
+    call_id: str  # the abandoned call
+    queue: str
+    number: str
+    waited_s: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCancelled:
+    """Outcome of a request: no longer owed (the citizen called again first, ...)."""
+
+    request_id: str
+    reason: str  # "called-again"
+    at: float
+    call_id: str = ""  # the new call that made it needless
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackPromised:
+    """The caller was told to expect the callback by ``callback_by`` (kernel-clock time)."""
+
+    request_id: str
+    queue: str
+    callback_by: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackDeclined:
+    """A callback could not be promised (the window is full): a message was offered."""
+
+    call_id: str
+    queue: str
+    reason: str  # "window-full" | "nobody-staffed"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackOverdue:
+    """An owed callback is past the time promised; it stays owed (never silently dropped)."""
+
+    request_id: str
+    queue: str
+    promised_by: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventIgnored:
+    """A stale event absorbed without any change (a late report, a second hang-up, ...)."""
+
+    event: str  # the event's type name
+    subject: str  # call, request or agent id
+    reason: str
+    at: float
+
+
 AcdFact = (
     CallQueued
     | CallAnswered
@@ -212,6 +357,12 @@ AcdFact = (
     | CallCompleted
     | SeatStateChanged
     | ModeChanged
+    | MissedCallCallback
+    | CallbackCancelled
+    | CallbackPromised
+    | CallbackDeclined
+    | CallbackOverdue
+    | EventIgnored
 )
 """Everything the ACD may emit as a fact."""
 

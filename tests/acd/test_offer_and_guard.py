@@ -44,7 +44,12 @@ from hotline.vocabulary.events import (
     SeatAnswered,
     SeatNoAnswer,
 )
-from hotline.vocabulary.facts import CallbackRequested, CallExited, RingNoAnswer
+from hotline.vocabulary.facts import (
+    CallbackRequested,
+    CallExited,
+    EventIgnored,
+    RingNoAnswer,
+)
 from hotline.vocabulary.queueing import CallbackOrder, ExitAction
 from hotline.vocabulary.states import SeatState
 
@@ -222,19 +227,21 @@ def test_late_reports_after_the_guard_are_settled_without_changing_anything() ->
     mark = h.mark()
     # A late "no answer" is a no-op; a late "answered" asks the driver to drop that leg.
     out = h.feed(SeatNoAnswer(first, "c1", h.now))
-    assert out.commands == () and out.facts == ()
+    assert out.commands == ()
+    assert [(f.event, f.reason) for f in out.facts] == [("SeatNoAnswer", "late-no-answer")]
     h2 = centre([general()], [agent("a1"), agent("a2")])
     login_ready(h2, "a1", "a2")
     call(h2, "c1")
     h2.advance(20)
     out = h2.feed(SeatAnswered(first, "c1", h2.now))
     assert out.commands == (StopRinging("c1", first, seat_of(h2, first).endpoint),)
-    assert out.facts == ()
+    assert [type(f) for f in out.facts] == [EventIgnored]
+    assert h2.acd.stale == {"late-answer": 1}
     assert seat_of(h2, other).state is SeatState.RINGING  # the current ring is untouched
     # Each ring is settled once; a second report is an illegal event again.
     with pytest.raises(AcdError, match="not ringing"):
         h2.feed(SeatAnswered(first, "c1", h2.now))
-    assert h.mark()[1] == mark[1]
+    assert h.mark()[1] == mark[1] + 1  # only the stale report's own fact
 
 
 def test_an_answered_ring_cancels_its_guard() -> None:
@@ -257,7 +264,7 @@ def test_the_guard_covers_citizen_first_callback_rings() -> None:
     h.feed(DigitsReceived("c1", "1", h.now))
     login_ready(h, "a1")
     dial = h.of(DialCitizen)[-1]
-    h.advance(200)  # a callback dial in flight is not a ring: no guard fires
+    h.advance(20)  # a callback dial in flight is not a ring: no ring guard fires
     assert h.of(RingNoAnswer) == []
     mark = h.mark()
     h.feed(CallbackAnswered(dial.request_id, h.now))

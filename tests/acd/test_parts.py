@@ -9,26 +9,42 @@ from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
 from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import Entry, EntryKind, WaitingIndex
 from hotline.vocabulary.commands import CancelTimer, StartTimer
+from hotline.vocabulary.timers import (
+    CENTRE,
+    EntryOwner,
+    SeatOwner,
+    TimerKind,
+    parse_owner,
+)
 
 
 def test_rearming_cancels_and_late_fires_are_stale() -> None:
     sent: list[StartTimer | CancelTimer] = []
     book = TimerBook(sent.append)
-    book.arm("c1", "acd.x", 5)
-    book.arm("c1", "acd.x", 7)
+    c1 = EntryOwner("c1")
+    book.arm(c1, TimerKind.EXPAND, 5)
+    book.arm(c1, TimerKind.EXPAND, 7)
     first, cancel, second = sent
     assert isinstance(first, StartTimer) and isinstance(second, StartTimer)
     assert cancel == CancelTimer("c1", first.timer)
     assert book.fired("c1", first.timer) is None  # replaced: stale
-    assert book.fired("c1", second.timer) == "acd.x"
+    assert book.fired("c1", second.timer) == (c1, TimerKind.EXPAND)
     assert book.fired("c1", second.timer) is None  # spent
     assert len(book) == 0
 
 
 def test_negative_delays_become_immediate() -> None:
     sent: list[StartTimer | CancelTimer] = []
-    TimerBook(sent.append).arm("c", "acd.y", -3)
+    TimerBook(sent.append).arm(EntryOwner("c"), TimerKind.RETRY, -3)
     assert sent[0].seconds == 0.0  # type: ignore[union-attr]
+
+
+def test_timer_owners_have_stable_wire_forms_that_read_back() -> None:
+    assert SeatOwner("a1").wire == "acd:seat:a1"
+    assert CENTRE.wire == "acd:centre"
+    assert EntryOwner("call-7.cb").wire == "call-7.cb"
+    for owner in (SeatOwner("a1"), CENTRE, EntryOwner("call-7.cb")):
+        assert parse_owner(owner.wire) == owner
 
 
 def test_expected_wait_is_never_zero_and_unknown_without_staff() -> None:

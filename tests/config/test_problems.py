@@ -188,7 +188,7 @@ CASES = [
     Case(
         "queue_target_pct",
         [(C, "min_level: 1", "target: {answered_pct: 120, within_s: 15}")],
-        ["c/centre.yaml:23:28 queues.backup.target.answered_pct: must be at most 100.0, got 120"],
+        ["c/centre.yaml:23:28 queues.backup.target.answered_pct: must be more than 0 and less than 100, got 120"],
     ),
     Case(
         "queue_callback_order",

@@ -18,8 +18,8 @@ from hotline.config.schema import (
     WeekDay,
     apply_queue_override,
     merge_patch,
-    parse_hhmm,
 )
+from hotline.vocabulary.times import parse_hhmm
 
 
 @pytest.mark.parametrize(

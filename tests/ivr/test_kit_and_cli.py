@@ -61,7 +61,7 @@ def test_scripted_recognizer_answers_in_order_then_silence() -> None:
 def test_transcript_text_reads_like_the_call() -> None:
     run = run_flow(sample_engine(), ["2", "楼下噪音扰民，我要投诉"], env=sample_environment())
     text = run.text()
-    assert "IVR: 您好，欢迎致电12345政务服务便民热线。" in text
+    assert "IVR: 您好，12345热线，马上为您转接人工服务。" in text
     assert "caller presses 2" in text
     assert "caller says “楼下噪音扰民，我要投诉” (confidence 0.90)" in text
     assert text.endswith(
@@ -75,7 +75,9 @@ def test_transcript_of_a_call_cut_short() -> None:
 
 def test_run_flow_refuses_runaway_calls() -> None:
     with pytest.raises(RuntimeError, match="still in the IVR after 3 events"):
-        run_flow(sample_engine(), [], env=sample_environment(), max_events=3)
+        # The enterprise flow's menu retries a silent caller (the 12345 greeting does not).
+        run_flow(sample_engine(), [], flow="enterprise", line="12345-8",
+                 env=sample_environment(), max_events=3)
 
 
 # --- environment --------------------------------------------------------------------------
@@ -165,8 +167,8 @@ def test_cli_call_without_centre_yaml_reads_flows_directly(
 
 @pytest.mark.parametrize(("fmt", "expected"), [
     ("text", "1 企业服务 -> enterprise: (another flow)"),
-    ("mermaid", 'n_main_menu -->|"4 疫情防控 [emergency]"| n_epidemic_queue'),
-    ("dot", '"main_menu" -> "to_agent" [label="0 人工服务"];'),
+    ("mermaid", 'n_greeting -->|"4 疫情防控 [emergency]"| n_epidemic_queue'),
+    ("dot", '"greeting" -> "to_agent" [label="0 人工服务"];'),
 ])
 def test_cli_flows_show(capsys: pytest.CaptureFixture[str], fmt: str, expected: str) -> None:
     code, out, _ = run_cli(capsys, "flows", "show", "main", "--format", fmt)

@@ -30,11 +30,20 @@ def enqueued(run: object) -> Enqueue:
 # --- 12345 main menu ----------------------------------------------------------------------
 
 
-def test_greeting_then_main_menu_by_key_and_voice(engine: FlowEngine) -> None:
-    run = run_flow(engine, ["0"], env=sample_environment())
-    assert run.heard == ["greeting", "main_menu", "transferring"]
+def test_silent_caller_goes_straight_to_an_agent_after_the_greeting(
+        engine: FlowEngine) -> None:
+    # GB/T 33358-2016: no menu to get through; one short greeting, then a person.
+    run = run_flow(engine, [], env=sample_environment())
+    assert run.heard == ["greeting", "transferring"]
+    assert "no_input" not in run.heard
     assert enqueued(run) == Enqueue("call-12345", "general", 0, ("general",), ())
     assert run.ending is Ending.ENQUEUED
+
+
+def test_key_0_during_the_greeting_also_reaches_an_agent(engine: FlowEngine) -> None:
+    run = run_flow(engine, ["0"], env=sample_environment())
+    assert run.heard == ["greeting", "transferring"]
+    assert enqueued(run).queue == "general"
 
 
 def test_option_1_enterprise_by_key_goes_to_the_enterprise_flow(engine: FlowEngine) -> None:
@@ -120,28 +129,30 @@ def test_option_3_invalid_numbers_exhaust_retries(engine: FlowEngine) -> None:
 
 
 def test_option_4_exists_only_in_emergency_mode(engine: FlowEngine) -> None:
-    normal = run_flow(engine, ["4", "0"], env=sample_environment())
-    assert normal.heard.count("no_match") == 1 and enqueued(normal).queue == "general"
+    normal = run_flow(engine, ["4"], env=sample_environment())
+    # A key the greeting does not know is no dead end: the caller gets an agent.
+    assert "no_match" not in normal.heard and enqueued(normal).queue == "general"
     emergency = run_flow(engine, ["4"], env=sample_environment("emergency"))
-    assert emergency.heard[:3] == ["greeting", "emergency_announcement", "main_menu_emergency"]
+    assert emergency.heard[:2] == ["greeting", "emergency_announcement"]
     queue = enqueued(emergency)
     assert (queue.queue, queue.priority, queue.tags) == ("epidemic", 5, ("epidemic",))
+    silent = run_flow(engine, [], env=sample_environment("emergency"))
+    assert enqueued(silent).queue == "general"
 
 
 def test_emergency_menu_understands_epidemic_words(engine: FlowEngine) -> None:
     run = run_flow(engine, [Say("我想问一下隔离政策")], env=sample_environment("emergency"))
     assert enqueued(run).queue == "epidemic"
     normal = run_flow(engine, [Say("我想问一下隔离政策")], env=sample_environment())
-    assert normal.heard.count("no_match") == 1
+    assert enqueued(normal).queue == "general"
 
 
-def test_mode_switch_is_seen_at_the_next_decision(engine: FlowEngine) -> None:
-    # The caller heard the normal menu; pressing 4 is a wrong key for *that* menu. Asking
-    # again is the next decision: the emergency menu is offered, and 4 now works.
-    run = run_flow(engine, [SwitchMode("emergency"), "4", "4"], env=sample_environment())
-    assert run.heard.count("main_menu") == 1
-    assert run.heard.count("main_menu_emergency") == 1
-    assert enqueued(run).queue == "epidemic"
+def test_mode_switch_is_seen_by_calls_reaching_the_greeting_later(engine: FlowEngine) -> None:
+    # The greeting's options were decided when it was entered (normal mode): 4 is not
+    # one of them, so the caller goes to a person rather than to the epidemic queue.
+    run = run_flow(engine, [SwitchMode("emergency"), "4"], env=sample_environment())
+    assert run.heard.count("emergency_announcement") == 0
+    assert enqueued(run).queue == "general"
 
 
 def test_option_9_english_service_switches_language(engine: FlowEngine) -> None:
@@ -154,23 +165,23 @@ def test_option_9_english_service_switches_language(engine: FlowEngine) -> None:
     assert run.state is not None and run.state.language == "en"
 
 
-def test_repeat_key_replays_the_menu_without_using_a_retry(engine: FlowEngine) -> None:
-    run = run_flow(engine, ["*", "*", "*", "0"], env=sample_environment())
-    assert run.heard.count("main_menu") == 4
+def test_the_greeting_is_never_repeated(engine: FlowEngine) -> None:
+    run = run_flow(engine, ["7"], env=sample_environment())
+    assert run.heard.count("greeting") == 1
     assert "no_match" not in run.heard
     assert enqueued(run).queue == "general"
 
 
-def test_no_input_three_times_goes_to_an_agent(engine: FlowEngine) -> None:
+def test_no_input_goes_to_an_agent_without_retries(engine: FlowEngine) -> None:
     run = run_flow(engine, [], env=sample_environment())
-    assert run.heard.count("main_menu") == 3
-    assert run.heard.count("no_input") == 2
+    assert run.heard.count("greeting") == 1
+    assert run.heard.count("no_input") == 0
     assert run.nodes[-1] == "main:to_agent"
 
 
-def test_no_match_three_times_goes_to_an_agent(engine: FlowEngine) -> None:
-    run = run_flow(engine, ["7", Say("天气怎么样"), "8"], env=sample_environment())
-    assert run.heard.count("no_match") == 2
+def test_unclear_words_go_to_an_agent(engine: FlowEngine) -> None:
+    run = run_flow(engine, [Say("天气怎么样")], env=sample_environment())
+    assert run.heard.count("no_match") == 0
     assert run.nodes[-1] == "main:to_agent"
 
 
@@ -188,7 +199,7 @@ def test_blocked_caller_is_told_politely_and_hung_up(engine: FlowEngine) -> None
 
 def test_12345_is_open_at_night_but_enterprise_services_are_closed(engine: FlowEngine) -> None:
     run = run_flow(engine, ["1", "1"], at=EVENING, env=sample_environment())
-    assert run.heard[:3] == ["greeting", "main_menu", "enterprise_after_hours"]
+    assert run.heard[:2] == ["greeting", "enterprise_after_hours"]
     assert run.terminal == Hangup("call-12345", "normal")
     assert run.variables["recording"].endswith("enterprise:leave_message")
 
@@ -229,7 +240,7 @@ def test_main_after_hours_menu_on_a_line_with_hours(engine: FlowEngine) -> None:
     # A line sharing the main flow but with business hours gets the message/callback offer.
     env = sample_environment(line_schedules={"12380": "office"})
     run = run_flow(engine, ["1"], line="12380", at=EVENING, env=env)
-    assert run.heard == ["greeting", "after_hours", "leave_message", "message_thanks"]
+    assert run.heard == ["after_hours", "leave_message", "message_thanks"]
     failed = run_flow(engine, [], line="12380", at=EVENING, env=env)
     assert failed.heard.count("after_hours") == 3
     assert failed.heard[-2:] == ["leave_message", "message_thanks"]  # on_failure: a message

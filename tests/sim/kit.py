@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from hotline.vocabulary.states import CallStage
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config"
 TZ = ZoneInfo("Asia/Shanghai")
 T = datetime(2026, 3, 10, 10, 0, tzinfo=TZ).timestamp()  # a Tuesday morning
 C = TypeVar("C")
+IN_ACD = frozenset({CallStage.WAITING, CallStage.RINGING, CallStage.TALKING})
+"""The stages of a call the ACD holds."""
 
 
 def only(commands: Sequence[object], kind: type[C]) -> list[C]:

@@ -7,11 +7,11 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotline.centre.kernel import Where
 from hotline.config.loader import Centre
 from hotline.projections.stats import Outcome
 from hotline.simulation.engine import simulate
 from hotline.simulation.scenario import SupervisorAction, load_scenario
+from hotline.vocabulary.states import CallStage
 
 from .kit import ROOT
 
@@ -55,7 +55,7 @@ def test_every_call_is_accounted_for_and_in_one_place(
     live = kernel.live_calls()
     assert totals.arrivals == (
         totals.enqueued + totals.ivr_hangups_by_centre + totals.hung_up_in_ivr
-        + totals.transfers + totals.ivr_callbacks + totals.refused + live[Where.IVR]
+        + totals.transfers + totals.ivr_callbacks + totals.refused + live[CallStage.IVR]
     )
     # Kernel side: every call that reached a queue was offered exactly once.
     assert len(records) == totals.enqueued
@@ -64,7 +64,7 @@ def test_every_call_is_accounted_for_and_in_one_place(
     assert sum(outcomes.values()) == len(records)
     # Calls the statistics still see waiting are in the ACD's hands, nowhere else.
     for call_id in stats.open_calls:
-        assert kernel.where(call_id) is Where.ACD
+        assert kernel.stage(call_id) in (CallStage.WAITING, CallStage.RINGING, CallStage.TALKING)
         assert kernel.acd.knows(call_id)
     assert outcomes[Outcome.WAITING] == len(stats.open_calls)
     # No agent holds two calls, no call rings or talks at two seats.

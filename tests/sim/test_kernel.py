@@ -7,11 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from hotline.centre.kernel import CentreKernel, Refusal, Where
+from hotline.centre.kernel import CentreKernel, Refusal
 from hotline.composition import build_kernel, rules_from_config
 from hotline.config.calendar import CentreEnvironment
 from hotline.config.loader import Centre
-from hotline.ivr.engine import IllegalEvent
 from hotline.projections.stats import LiveStats
 from hotline.queue.acd import Acd
 from hotline.vocabulary.commands import (
@@ -51,21 +50,25 @@ from hotline.vocabulary.facts import (
     CallbackRequested,
     CallCompleted,
     CallExited,
+    CallFinished,
     CallQueued,
+    CallStageChanged,
     ModeChanged,
+    StaleEvent,
 )
-from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.states import CallOutcome, CallStage, SeatState
 
-from .kit import TZ, T, only
+from .kit import IN_ACD, TZ, T, only
 
 NIGHT = datetime(2026, 3, 10, 22, 0, tzinfo=TZ).timestamp()
 
 
 def to_main_menu(kernel: CentreKernel, call_id: str = "c1", at: float = T) -> None:
+    # 12345 is an intake line (GB/T 33358): the greeting listens while it plays, and a
+    # caller who says nothing is queued; keys and speech are shortcuts, none required.
     out = kernel.handle(CallArrived(call_id, "12345", "13800000001", at))
     assert [p.id for p in only(out, Play)[0].prompts] == ["greeting"]
-    out = kernel.handle(PlaybackFinished(call_id, at + 4))
-    assert only(out, Recognize), "the main menu listens for keys and speech"
+    assert only(out, Recognize), "the greeting listens for keys and speech"
 
 
 def login(kernel: CentreKernel, agent: str, seat: str, at: float = T) -> None:
@@ -82,15 +85,23 @@ def test_a_call_walks_from_the_ivr_to_an_agent_and_is_counted(
     assert only(out, Enqueue)[0].queue == "general"
     ring = only(out, RingSeat)[0]
     assert ring.agent_id == "1001"
-    assert kernel.where("c1") is Where.ACD
+    assert kernel.stage("c1") in IN_ACD
     out = kernel.handle(SeatAnswered("1001", "c1", T + 9))
     assert only(out, Bridge)
     kernel.handle(CallEnded("c1", T + 200))
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
     facts = kernel.take_facts()
-    assert [type(f) for f in facts if not hasattr(f, "old")] == [
+    assert [type(f) for f in facts if type(f) in (CallQueued, CallAnswered, CallCompleted)] == [
         CallQueued, CallAnswered, CallCompleted,
     ]
+    assert [(f.old, f.new) for f in only(facts, CallStageChanged)] == [
+        (CallStage.IVR, CallStage.WAITING),
+        (CallStage.WAITING, CallStage.RINGING),
+        (CallStage.RINGING, CallStage.TALKING),
+        (CallStage.TALKING, CallStage.ENDED),
+    ]
+    assert only(facts, CallFinished) == [CallFinished("c1", CallOutcome.ANSWERED, T + 200)]
+    assert isinstance(facts[0], AgentLoggedIn)  # each accepted event precedes its facts
     snap = stats.snapshot(T + 300)
     assert snap.queues["general"].today.answered == 1
     assert snap.queues["general"].today.answered_within_target == 1
@@ -108,23 +119,35 @@ def test_speech_reaches_the_same_queue_as_keys(kernel: CentreKernel) -> None:
 def test_unknown_line_is_hung_up_politely(kernel: CentreKernel) -> None:
     out = kernel.handle(CallArrived("x", "99999", "138", T))
     assert out == [Hangup("x", "unknown-line")]
-    assert kernel.where("x") is None
+    assert kernel.stage("x") is None
 
 
 def test_hang_up_in_the_ivr_forgets_the_call(kernel: CentreKernel) -> None:
     to_main_menu(kernel)
     assert kernel.handle(CallerHungUp("c1", T + 8)) == []
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
     # The PBX may report the end twice; the second report changes nothing.
+    kernel.take_facts()
     assert kernel.handle(CallerHungUp("c1", T + 8)) == []
-    assert kernel.take_facts() == []  # never reached a queue: no ACD facts
+    assert kernel.stale["CallerHungUp"] == 1
+    assert [type(f) for f in kernel.take_facts()] == [CallerHungUp, StaleEvent]
+
+
+def test_hang_up_in_the_ivr_is_abandoned_in_the_ivr(kernel: CentreKernel) -> None:
+    to_main_menu(kernel)
+    kernel.handle(CallerHungUp("c1", T + 8))
+    facts = kernel.take_facts()
+    assert only(facts, CallFinished) == [
+        CallFinished("c1", CallOutcome.ABANDONED_IN_IVR, T + 8)
+    ]
+    assert not only(facts, CallQueued)  # never reached a queue: no ACD facts
 
 
 def test_hang_up_while_waiting_is_an_abandon(kernel: CentreKernel) -> None:
     to_main_menu(kernel)
     kernel.handle(DigitsReceived("c1", "0", T + 6))
     kernel.handle(CallerHungUp("c1", T + 46))
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
     abandoned = only(kernel.take_facts(), CallAbandoned)
     assert abandoned and abandoned[0].waited_s == pytest.approx(40.0)
 
@@ -138,13 +161,14 @@ def test_mode_switch_shows_at_the_next_ivr_decision_and_in_the_acd(
     changed = only(kernel.take_facts(), ModeChanged)
     assert changed and changed[0].by == "supervisor-1" and changed[0].old == "normal"
     assert out == [] or all(type(c).__name__ == "NotifyReserve" for c in out)
-    out = kernel.handle(PlaybackFinished("c1", T + 4))
-    assert [p.id for p in only(out, Play)[0].prompts] == ["main_menu_emergency"]
-    out = kernel.handle(DigitsReceived("c1", "4", T + 6))  # the emergency-only option
-    assert only(out, Enqueue)[0].queue == "epidemic"
-    # A new call now starts with the emergency greeting.
+    # c1 was already listening to the normal greeting: its options are the normal ones.
+    out = kernel.handle(DigitsReceived("c1", "4", T + 6))
+    assert only(out, Enqueue)[0].queue == "general"
+    # A new call now starts with the emergency greeting and its emergency-only option.
     out = kernel.handle(CallArrived("c2", "12345", "13800000002", T + 10))
     assert [p.id for p in only(out, Play)[0].prompts] == ["greeting", "emergency_announcement"]
+    out = kernel.handle(DigitsReceived("c2", "4", T + 14))
+    assert only(out, Enqueue)[0].queue == "epidemic"
 
 
 def test_queue_exit_to_a_message_then_goodbye(kernel: CentreKernel) -> None:
@@ -155,12 +179,12 @@ def test_queue_exit_to_a_message_then_goodbye(kernel: CentreKernel) -> None:
     max_wait = next(c for c in out if isinstance(c, StartTimer) and "max-wait" in c.timer)
     out = kernel.handle(TimerFired("c1", max_wait.timer, T + 12 + max_wait.seconds))
     assert only(out, Record), "complaints exit to a recorded message"
-    assert kernel.where("c1") is Where.RECORDING
+    assert kernel.stage("c1") is CallStage.RECORDING
     exited = only(kernel.take_facts(), CallExited)
     assert exited[0].action == "record"
     out = kernel.handle(RecordingFinished("c1", T + 1000, "rec-1", 30.0))
     assert out == [Hangup("c1", "message-recorded")]
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
 
 
 def test_callback_chosen_in_the_ivr_keeps_a_place_and_ends_the_line(
@@ -178,7 +202,7 @@ def test_callback_chosen_in_the_ivr_keeps_a_place_and_ends_the_line(
         assert asks(out), out
         out = kernel.handle(DigitsReceived("c1", "1", NIGHT + 9))  # accept
     assert out[-1] == Hangup("c1", "callback-registered")
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
     assert only(kernel.take_facts(), CallbackRequested)
 
 
@@ -187,26 +211,29 @@ def test_transfer_then_failure_comes_back_to_the_flow(kernel: CentreKernel) -> N
     kernel.handle(PlaybackFinished("c1", T + 8))
     out = kernel.handle(DigitsReceived("c1", "1", T + 10))
     assert only(out, Transfer)
-    assert kernel.where("c1") is Where.TRANSFERRING
+    assert kernel.stage("c1") is CallStage.TRANSFERRING
     out = kernel.handle(TransferFailed("c1", T + 20, "busy"))
-    assert kernel.where("c1") in (Where.IVR, Where.ACD, None)
+    assert kernel.stage("c1") in (CallStage.IVR, *IN_ACD, None)
     assert out, "the caller is never left in silence"
 
 
-def test_events_out_of_place_raise_and_change_nothing(kernel: CentreKernel) -> None:
-    with pytest.raises(KernelError, match="unknown call"):
-        kernel.handle(DigitsReceived("ghost", "1", T))
+def test_stale_events_are_ignored_counted_and_change_nothing(kernel: CentreKernel) -> None:
+    assert kernel.handle(DigitsReceived("ghost", "1", T)) == []
     to_main_menu(kernel)
     with pytest.raises(KernelError, match="already in the centre"):
         kernel.handle(CallArrived("c1", "12345", "138", T + 5))
-    with pytest.raises(IllegalEvent):
-        kernel.handle(RecordingFinished("c1", T + 5))  # not recording: the IVR refuses
-    assert kernel.where("c1") is Where.IVR
-    with pytest.raises(KernelError, match="not in IVR"):
-        kernel.handle(TimerFired("ghost", "ivr.timeout", T + 5))
-    # The call still works after the refused events.
+    # Not recording: the IVR session refuses it and stays exactly as it was.
+    assert kernel.handle(RecordingFinished("c1", T + 5)) == []
+    assert kernel.stage("c1") is CallStage.IVR
+    assert kernel.handle(TimerFired("ghost", "ivr.timeout", T + 5)) == []
+    assert kernel.stale == {"DigitsReceived": 1, "RecordingFinished": 1, "TimerFired": 1}
+    stale = only(kernel.take_facts(), StaleEvent)
+    assert [(s.kind, s.subject) for s in stale] == [
+        ("DigitsReceived", "ghost"), ("RecordingFinished", "c1"), ("TimerFired", "ghost"),
+    ]
+    # The call still works after the stale events: silence at the greeting queues it.
     out = kernel.handle(NoInput("c1", T + 11))
-    assert only(out, Recognize)
+    assert only(out, Enqueue)
 
 
 def test_a_hand_off_the_acd_refuses_ends_the_call_politely(centre: Centre) -> None:
@@ -223,7 +250,7 @@ def test_a_hand_off_the_acd_refuses_ends_the_call_politely(centre: Centre) -> No
     out = kernel.handle(SpeechRecognized("c1", "隔离政策", 0.9, T + 12, intent="epidemic"))
     assert only(out, Enqueue)[0].queue == "epidemic"
     assert out[-1] == Hangup("c1", "queue-refused")
-    assert kernel.where("c1") is None
+    assert kernel.stage("c1") is None
     assert list(kernel.refusals) == [
         Refusal("c1", "Enqueue", "epidemic", kernel.refusals[0].reason)
     ]

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from hotline.centre.kernel import Where
 from hotline.cli import main
 from hotline.config.loader import Centre
 from hotline.projections.stats import Outcome
@@ -15,6 +14,7 @@ from hotline.simulation.engine import SimulationResult, simulate
 from hotline.simulation.report import build_report, format_report
 from hotline.simulation.scenario import Dist, Scenario, check_against_centre, load_scenario
 from hotline.vocabulary.problems import ConfigError
+from hotline.vocabulary.states import CallStage
 
 from .kit import ROOT
 
@@ -94,7 +94,7 @@ def test_kpis_add_up(surge: tuple[Scenario, SimulationResult]) -> None:
     # Every call reaching a queue is offered once (overflows are not counted twice).
     assert report.day.figures.offered == totals.enqueued
     # Every arrival is accounted for on the driver side.
-    still_in_ivr = result.kernel.live_calls()[Where.IVR]
+    still_in_ivr = result.kernel.live_calls()[CallStage.IVR]
     assert totals.arrivals == (
         totals.enqueued + totals.ivr_hangups_by_centre + totals.hung_up_in_ivr
         + totals.transfers + totals.ivr_callbacks + totals.refused + still_in_ivr

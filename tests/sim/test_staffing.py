@@ -12,7 +12,6 @@ from scipy.linalg import expm
 from scipy.special import gammainc, gammaln
 
 from hotline.projections.staffing import (
-    ServiceTarget,
     StaffingError,
     advise,
     erlang_a_performance,
@@ -20,6 +19,8 @@ from hotline.projections.staffing import (
     erlang_c,
     erlang_c_performance,
 )
+from hotline.vocabulary.errors import RulesError
+from hotline.vocabulary.queueing import ServiceTarget
 
 
 def test_erlang_b_textbook() -> None:
@@ -64,7 +65,7 @@ def test_erlang_c_unstable_when_agents_do_not_cover_the_load() -> None:
 
 
 def test_advise_erlang_c_textbook() -> None:
-    advice = advise(200, 180, ServiceTarget(0.8, 20), logged_in=10)
+    advice = advise(200, 180, ServiceTarget(80, 20), logged_in=10)
     assert advice.agents_needed == 14  # 13 agents give 79.6%, just short of 80%
     assert advice.gap == 4
     assert advice.at_logged_in is not None and not advice.at_logged_in.stable
@@ -160,8 +161,8 @@ def test_erlang_a_copes_with_overload() -> None:
 
 
 def test_advise_erlang_a_needs_fewer_agents_than_erlang_c() -> None:
-    c = advise(200, 180, ServiceTarget(0.8, 20))
-    a = advise(200, 180, ServiceTarget(0.8, 20), patience_s=120)
+    c = advise(200, 180, ServiceTarget(80, 20))
+    a = advise(200, 180, ServiceTarget(80, 20), patience_s=120)
     assert a.agents_needed < c.agents_needed
     # It is the fewest: one agent less misses the target.
     below = erlang_a_performance(a.agents_needed - 1, 200 / 3600, 180, 120, 20)
@@ -175,7 +176,7 @@ def test_service_level_rises_with_agents() -> None:
 
 @pytest.mark.parametrize("text", ["80", "80/", "x/15", "0/15", "100/15", "80/-1"])
 def test_bad_target_is_a_clear_error(text: str) -> None:
-    with pytest.raises(StaffingError):
+    with pytest.raises(RulesError):
         ServiceTarget.parse(text)
 
 
@@ -204,7 +205,7 @@ def test_advice_from_live_figures() -> None:
     from hotline.projections.staffing import advise_from_live
 
     # 50 calls in 15 minutes = 200 calls/h; AHT 180 s: the textbook 10 Erlangs.
-    advice = advise_from_live(50, 900.0, 180.0, logged_in=12, target=ServiceTarget(0.8, 20))
+    advice = advise_from_live(50, 900.0, 180.0, logged_in=12, target=ServiceTarget(80, 20))
     assert advice.calls_per_hour == pytest.approx(200.0)
     assert advice.agents_needed == 14 and advice.gap == 2
     quiet = advise_from_live(0, 900.0, None, logged_in=3)

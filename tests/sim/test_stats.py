@@ -294,6 +294,40 @@ def test_callbacks_and_mode_switches_are_kept() -> None:
     assert [(m.old, m.new, m.by) for m in stats.mode_changes] == [("normal", "emergency", "lead-1")]
 
 
+def test_missed_call_callbacks_and_promises_are_counted() -> None:
+    from hotline.vocabulary.facts import (
+        CallbackCancelled,
+        CallbackCompleted,
+        CallbackDeclined,
+        CallbackGaveUp,
+        CallbackOverdue,
+        CallbackRequested,
+        MissedCallCallback,
+    )
+
+    stats = LiveStats(timezone=TZ)
+    t = T0 - 7200
+    stats.apply_all([
+        CallbackRequested("m1.cb", "m1", "general", "12345", "138", t),
+        MissedCallCallback("m1.cb", "m1", "general", "138", 90.0, t),
+        CallbackRequested("m2.cb", "m2", "general", "12345", "139", t + 1),
+        MissedCallCallback("m2.cb", "m2", "general", "139", 95.0, t + 1),
+        CallbackRequested("m3.cb", "m3", "general", "12345", "137", t + 2),
+        MissedCallCallback("m3.cb", "m3", "general", "137", 99.0, t + 2),
+        CallbackRequested("r1.cb", "r1", "general", "12345", "136", t + 3),
+        CallbackDeclined("r2", "general", "window-full", t + 4),
+        CallbackCancelled("m1.cb", "called-again", t + 10, "m9"),
+        CallbackCompleted("m2.cb", "a1", 1, 60.0, t + 60),
+        CallbackOverdue("r1.cb", "general", t + 600, t + 600),
+        CallbackGaveUp("m3.cb", 3, "no-answer", t + 900),
+    ])
+    cb = stats.snapshot(t + 1000).callbacks_today
+    assert (cb.requested, cb.completed, cb.gave_up, cb.cancelled, cb.pending) == (4, 1, 1, 1, 1)
+    assert (cb.missed_requested, cb.missed_completed, cb.missed_cancelled,
+            cb.missed_gave_up) == (3, 1, 1, 1)
+    assert (cb.declined, cb.overdue) == (1, 1)
+
+
 def test_handle_time_includes_the_wrap_up_that_follows() -> None:
     stats = LiveStats(timezone=TZ)
     t = T0 - 7200

@@ -187,7 +187,10 @@ def test_urls_are_shown_without_the_password() -> None:
 
 def test_the_password_comes_from_the_environment() -> None:
     url = database_url_from_env(
-        {"HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline", "HOTLINE_DATABASE_PASSWORD": "pw"}
+        {
+            "HOTLINE_DATABASE_URL": "postgresql+asyncpg://hotline@db/hotline",
+            "HOTLINE_DATABASE_PASSWORD": "pw",
+        }
     )
     assert url.password == "pw"
     assert "pw" not in show_url(url)

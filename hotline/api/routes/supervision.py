@@ -1,0 +1,83 @@
+"""Supervisors: the live centre, KPIs, staffing advice, the mode switch and its history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from hotline.api import centre
+from hotline.api.deps import ServicesDep, Supervisor
+from hotline.api.schemas import KpiReport, LiveView, ModeSwitchOut, ModeSwitchRequest, StaffingOut
+
+router = APIRouter(tags=["supervision"])
+
+
+def _unavailable(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+
+
+@router.get("/live")
+async def live(_user: Supervisor, services: ServicesDep) -> LiveView:
+    """Queues (waiting calls, longest wait, staffed seats), seats and live calls."""
+    try:
+        return centre.live_view(centre.current_view(services))
+    except centre.Unavailable as exc:
+        raise _unavailable(exc) from None
+
+
+@router.get("/kpis")
+async def kpis(_user: Supervisor, services: ServicesDep) -> KpiReport:
+    """Live figures; each KPI states what is divided by what."""
+    try:
+        return centre.kpi_report(services)
+    except centre.Unavailable as exc:
+        raise _unavailable(exc) from None
+
+
+@router.get("/staffing")
+async def staffing(
+    _user: Supervisor,
+    services: ServicesDep,
+    answered_pct: Annotated[float, Query(gt=0, lt=100)] = 80.0,
+    within_s: Annotated[float, Query(gt=0, le=3600)] = 15.0,
+    patience_s: Annotated[float | None, Query(gt=0, le=3600)] = None,
+) -> StaffingOut:
+    """Agents needed now (Erlang C, or Erlang A with a mean patience) from live figures."""
+    try:
+        return centre.staffing_advice(services, answered_pct, within_s, patience_s)
+    except centre.Unavailable as exc:
+        raise _unavailable(exc) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+@router.post("/mode", status_code=201)
+async def switch_mode(body: ModeSwitchRequest, user: Supervisor,
+                      services: ServicesDep) -> ModeSwitchOut:
+    """Switch the centre's mode: a reason and `confirm: true` are required."""
+    if not body.confirm:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "confirm the switch (confirm: true)")
+    if not body.reason.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a reason is required")
+    until = body.until.timestamp() if body.until is not None else None
+    try:
+        return await centre.switch_mode(services, user, body.mode, body.reason.strip(), until)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except centre.Refused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except centre.Unavailable as exc:
+        raise _unavailable(exc) from None
+
+
+@router.get("/mode/history")
+async def mode_history(
+    _user: Supervisor, services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ModeSwitchOut]:
+    """Who switched, when, why, from what to what (newest first)."""
+    return await centre.mode_history(services, limit)
