@@ -52,6 +52,11 @@ WINDOW_S = 15 * 60.0
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 ANSWER_TARGET_S = 15.0  # 12345 standard: the 15-second answer rate (target 80%)
 SHORT_ABANDON_S = 5.0
+_COUNTED = frozenset({
+    SeatStateChanged, CallQueued, CallAnswered, CallAbandoned, CallExited, CallCompleted,
+    CallbackRequested, CallbackCompleted, CallbackGaveUp, CallbackCancelled,
+    MissedCallCallback, CallbackDeclined, CallbackOverdue, ModeChanged,
+})  # the record types that change a figure; everything else is passed over
 
 BUSY_STATES = frozenset({SeatState.RINGING, SeatState.ON_CALL, SeatState.WRAP_UP})
 AVAILABLE_STATES = BUSY_STATES | {SeatState.READY}
@@ -326,7 +331,13 @@ class LiveStats:
     # -- ingestion ---------------------------------------------------------------------
 
     def apply(self, fact: AcdFact) -> None:
-        """Take one fact. Raises `StatsError` (and changes nothing) on a fact out of place."""
+        """Take one fact. Raises `StatsError` (and changes nothing) on a fact out of place.
+
+        Records that change no figure (the accepted events of the log, overflows, ring
+        attempts, the centre's stage moves) return at once: most records are of these.
+        """
+        if type(fact) not in _COUNTED:
+            return
         if fact.at < self._last_at:
             raise StatsError(
                 f"fact {type(fact).__name__} at {fact.at} is older than the last one "
@@ -365,7 +376,6 @@ class LiveStats:
             self._callback_log.append((fact.at, "overdue"))
         elif isinstance(fact, ModeChanged):
             self._modes.append(fact)
-        # Overflows, ring-no-answers and dial attempts change no figure.
         self._last_at = fact.at
 
     def apply_all(self, facts: Iterable[AcdFact]) -> None:

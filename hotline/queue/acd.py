@@ -206,14 +206,11 @@ DIAL_GUARD = TimerKind.DIAL_GUARD
 CALLING_HOURS = TimerKind.CALLING_HOURS
 CALLBACK_DUE = TimerKind.CALLBACK_DUE
 CENTRE_TIMER_OWNER = CENTRE.wire
-_ENTRY_TIMERS = (
-    EXPAND, ANNOUNCE, OVERFLOW, MAX_WAIT, WAIT_CHECK, RETRY, RING_GUARD, DIAL_GUARD,
-    CALLING_HOURS, CALLBACK_DUE,
-)
 
 REPEAT_CALLER_TAG = "repeat_caller"
 RECORD_MAX_S = 120.0
 
+_PROMISE_STEP_S = 1800.0  # the roster is read every half hour of a future promise window
 RING_GUARD_GRACE_S = 5.0  # past the ring timeout, for the driver's own report to arrive
 NO_REPORT = "no-report"  # `RingNoAnswer.cause` when the guard gave up the ring
 _LAPSED_RINGS_KEPT = 1024  # rings given up by the guard, remembered for late reports
@@ -620,9 +617,6 @@ class Acd:
         rule = self._rules(queue).callback
         if not rule.promises:
             return CallbackPromise(True)
-        staffed = self._staffed(queue)
-        if staffed <= 0:
-            return CallbackPromise(False, None, "nobody-staffed")
         minute = self._local_minute(at)
         start = at
         if not rule.open_at(minute):
@@ -643,14 +637,46 @@ class Acd:
         )
         ahead = max(0, waiting - self._waiting.callbacks_waiting(queue))
         load = self._owed_in_queue[queue] + ahead + 1  # this one included
-        callback_by = start + load * handle / staffed
-        if callback_by > end:
-            return CallbackPromise(False, None, "window-full")
-        return CallbackPromise(True, callback_by)
+        if start <= at:
+            # Calling hours are open: the agents staffed now make the calls.
+            staffed = self._staffed(queue)
+            if staffed <= 0:
+                return CallbackPromise(False, None, "nobody-staffed")
+            callback_by = start + load * handle / staffed
+            if callback_by > end:
+                return CallbackPromise(False, None, "window-full")
+            return CallbackPromise(True, callback_by)
+        # Closed now (a booking at night): the agents the active roster schedules once
+        # the hours open, walked through the window half an hour at a time.
+        need = load * handle  # agent-seconds of work owed, this call included
+        moment, anybody = start, False
+        while moment < end:
+            scheduled = self._scheduled_for(queue, moment)
+            span = min(_PROMISE_STEP_S, end - moment)
+            anybody = anybody or scheduled > 0
+            if scheduled * span >= need:
+                return CallbackPromise(True, moment + need / scheduled)
+            need -= scheduled * span
+            moment += span
+        return CallbackPromise(False, None, "window-full" if anybody else "nobody-staffed")
+
+    def _scheduled_for(self, queue: str, when: float) -> int:
+        """Agents the active roster schedules at `when` who qualify for `queue`."""
+        roster = self._active_roster()
+        if roster is None:
+            return 0
+        rules = self._rules(queue)
+        count = 0
+        for agent_id in roster.scheduled(when, self._tz):
+            agent = self._agents.get(agent_id)
+            if agent is None or (rules.teams and agent.team not in rules.teams):
+                continue
+            if all(agent.skills.get(skill, 0) >= rules.min_level for skill in rules.skills):
+                count += 1
+        return count
 
     def _cancel_entry_timers(self, entry: Entry) -> None:
-        for kind in _ENTRY_TIMERS:
-            self._cancel(entry.id, kind)
+        self._timers.cancel_all(EntryOwner(entry.id))
 
     # --- expected wait ---------------------------------------------------------------
     def _staffed(self, queue: str) -> int:

@@ -19,34 +19,62 @@ class TimerBook:
         self._emit = emit
         self._generation = 0
         self._kind_of: dict[tuple[str, str], TimerKind] = {}  # (owner wire, name) → kind
-        self._name_of: dict[tuple[TimerOwner, TimerKind], str] = {}
+        # owner wire → kind → live name; keyed by the wire string, so the hot path (every
+        # entry cancels its timers when it is served) never builds owner objects.
+        self._names: dict[str, dict[TimerKind, str]] = {}
 
     def arm(self, owner: TimerOwner, kind: TimerKind, seconds: float) -> None:
         """(Re)start the owner's timer of this kind; a running one is cancelled first."""
-        self.cancel(owner, kind)
+        wire = owner.wire
+        names = self._names.get(wire)
+        if names is None:
+            names = self._names[wire] = {}
+        else:
+            old = names.get(kind)
+            if old is not None:
+                del self._kind_of[(wire, old)]
+                self._emit(CancelTimer(wire, old))
         self._generation += 1
         name = f"{kind.value}#{self._generation}"
-        self._kind_of[(owner.wire, name)] = kind
-        self._name_of[(owner, kind)] = name
-        self._emit(StartTimer(owner.wire, name, max(0.0, seconds)))
+        self._kind_of[(wire, name)] = kind
+        names[kind] = name
+        self._emit(StartTimer(wire, name, max(0.0, seconds)))
 
     def cancel(self, owner: TimerOwner, kind: TimerKind) -> None:
-        name = self._name_of.pop((owner, kind), None)
+        wire = owner.wire
+        names = self._names.get(wire)
+        if names is None:
+            return
+        name = names.pop(kind, None)
         if name is not None:
-            del self._kind_of[(owner.wire, name)]
-            self._emit(CancelTimer(owner.wire, name))
+            del self._kind_of[(wire, name)]
+            self._emit(CancelTimer(wire, name))
+        if not names:
+            del self._names[wire]
+
+    def cancel_all(self, owner: TimerOwner) -> None:
+        """Cancel every timer the owner has running (a place that left its queue)."""
+        wire = owner.wire
+        names = self._names.pop(wire, None)
+        if names is None:
+            return
+        for name in names.values():
+            del self._kind_of[(wire, name)]
+            self._emit(CancelTimer(wire, name))
 
     def is_armed(self, owner: TimerOwner, kind: TimerKind) -> bool:
-        return (owner, kind) in self._name_of
+        return kind in self._names.get(owner.wire, ())
 
     def fired(self, wire: str, name: str) -> tuple[TimerOwner, TimerKind] | None:
         """(owner, kind) of a live timer that just fired (now spent), or None when stale."""
         kind = self._kind_of.pop((wire, name), None)
         if kind is None:
             return None
-        owner = parse_owner(wire)
-        del self._name_of[(owner, kind)]
-        return owner, kind
+        names = self._names[wire]
+        del names[kind]
+        if not names:
+            del self._names[wire]
+        return parse_owner(wire), kind
 
     def __len__(self) -> int:
         return len(self._kind_of)

@@ -21,11 +21,13 @@ from enum import StrEnum
 from hotline.vocabulary.facts import (
     AcdFact,
     CallbackAttemptFailed,
+    CallbackCancelled,
     CallbackCompleted,
     CallbackDialled,
     CallbackGaveUp,
     CallbackRequested,
     CallExited,
+    MissedCallCallback,
 )
 
 _CALLBACK_EXIT = "callback"
@@ -36,12 +38,14 @@ class CallbackOrigin(StrEnum):
     IVR = "ivr"  # chosen in a flow's callback offer, before queueing
     OFFER = "offer"  # the waiting caller pressed the key an announcement offered
     QUEUE_EXIT = "queue-exit"  # the queue's maximum wait or length turned the call into one
+    MISSED_CALL = "missed-call"  # the caller hung up after a long wait: called back (漏接回拨)
 
 
 class CallbackOutcome(StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"  # the citizen was connected to an agent
     GAVE_UP = "gave-up"  # attempts used up, or the citizen hung up before the agent came
+    CANCELLED = "cancelled"  # not needed any more (the citizen called again first)
 
 
 @dataclass(slots=True)
@@ -106,6 +110,12 @@ class CallbackLedger:
         elif kind is CallbackGaveUp:
             assert isinstance(fact, CallbackGaveUp)
             self._settle(fact.request_id, CallbackOutcome.GAVE_UP, fact.at, fact.reason)
+        elif kind is CallbackCancelled:
+            assert isinstance(fact, CallbackCancelled)
+            self._settle(fact.request_id, CallbackOutcome.CANCELLED, fact.at, fact.reason)
+        elif kind is MissedCallCallback:
+            assert isinstance(fact, MissedCallCallback)  # follows its CallbackRequested
+            self._open(fact.request_id).origin = CallbackOrigin.MISSED_CALL
 
     def _requested(self, fact: CallbackRequested) -> None:
         if fact.request_id in self.records:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.centre.kernel import QUEUE_REFUSED, REFUSED, CentreKernel
+from hotline.centre.kernel import CALLBACK_REGISTERED, QUEUE_REFUSED, REFUSED, CentreKernel
 from hotline.composition import build_kernel
 from hotline.config.loader import Centre
 from hotline.ivr.durations import prompt_duration_s
@@ -575,11 +575,11 @@ class Simulation:
             self.totals.enqueued += 1
 
     def _do_ivr_callback(self, command: RequestCallback) -> None:
+        # The centre answers with its goodbye (`Hangup`, callback registered) or, when no
+        # callback can be promised, with a message to record: the citizen waits to hear.
         citizen = self._citizens.get(command.call_id)
         if citizen is not None:
-            self.totals.ivr_callbacks += 1
             citizen.in_ivr = False
-            self._finish(citizen)  # the centre's goodbye that follows is not counted again
 
     def _do_transfer(self, command: Transfer) -> None:
         citizen = self._citizens.get(command.call_id)
@@ -603,6 +603,8 @@ class Simulation:
                 self.totals.refused += 1
                 if command.reason == QUEUE_REFUSED:
                     self.totals.enqueued -= 1  # the ACD refused the Enqueue we counted
+            elif citizen.queued_at is None and command.reason == CALLBACK_REGISTERED:
+                self.totals.ivr_callbacks += 1
             elif citizen.queued_at is None:
                 self.totals.ivr_hangups_by_centre += 1
             self._finish(citizen)

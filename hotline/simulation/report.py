@@ -264,7 +264,8 @@ def _callback_line(result: SimulationResult) -> str:
         f"callback requests {len(records)} (chosen in the IVR {origins[CallbackOrigin.IVR]}, "
         f"offer accepted while waiting {origins[CallbackOrigin.OFFER]} of "
         f"{t.callback_offers_heard} offers heard, let out of the queue "
-        f"{origins[CallbackOrigin.QUEUE_EXIT]}); unsettled at the end "
+        f"{origins[CallbackOrigin.QUEUE_EXIT]}, missed calls called back "
+        f"{origins[CallbackOrigin.MISSED_CALL]}); unsettled at the end "
         f"{result.unsettled_callbacks}"
     )
     if unsettled:

@@ -58,6 +58,21 @@ def to_queue(kernel: CentreKernel, call_id: str, line: str = "12345", key: str =
     return out
 
 
+def occupy(kernel: CentreKernel, agent: str = "1001", seat: str = "s01",
+           line: str = "12345", key: str = "0") -> None:
+    """Staff the queue with one agent who is busy on another call: callbacks can be
+    promised (someone will make them), yet the next caller has to wait."""
+    kernel.handle(AgentLoggedIn(agent, seat, T - 120))
+    kernel.handle(AgentReady(agent, T - 120))
+    out = list(kernel.handle(CallArrived(f"busy-{agent}", line, "13900000000", T - 60)))
+    while not asks(out):
+        out = list(kernel.handle(PlaybackFinished(f"busy-{agent}", T - 56)))
+    out = list(kernel.handle(DigitsReceived(f"busy-{agent}", key, T - 54)))
+    [ring] = only(out, RingSeat)
+    kernel.handle(SeatAnswered(agent, ring.call_id, T - 50))
+    kernel.take_facts()
+
+
 def fire(kernel: CentreKernel, commands: Sequence[object], kind: str, at: float) -> list[object]:
     timer = next(c for c in commands if isinstance(c, StartTimer) and kind in c.timer)
     return list(kernel.handle(TimerFired(timer.call_id, timer.timer, at)))
@@ -66,35 +81,44 @@ def fire(kernel: CentreKernel, commands: Sequence[object], kind: str, at: float)
 def test_the_announcement_is_spoken_in_mandarin_with_the_callback_offer(
     kernel: CentreKernel,
 ) -> None:
+    occupy(kernel)
     out = to_queue(kernel, "c1")
     [announce] = only(fire(kernel, out, "acd.announce", T + 36), Announce)
     assert announce.callback_key == "1"
     assert [(p.id, p.text, p.language, p.audio) for p in announce.prompts] == [
         ("queue.position", "您目前排在第1位，请耐心等待。", "zh", None),
-        ("queue.wait_unknown", "目前坐席全忙，请您耐心等待。", "zh", None),  # nobody staffed
+        ("queue.expected_wait", "预计等待约3分钟。", "zh", None),
         ("queue.callback_offer", "如需回电，请按1，我们将保留您的排队顺序。", "zh", None),
+        # The one agent can make it within 3 minutes of handle time: that is promised.
+        ("queue.callback_by", "我们将在10:03前给您回电。", "zh", None),
     ]
+    assert announce.callback_by == "10:03"
 
 
 def test_the_announcement_is_spoken_in_the_lines_language(kernel: CentreKernel) -> None:
+    occupy(kernel, "1042", "s02", line="12345-9", key="1")
     out = to_queue(kernel, "e1", line="12345-9", key="1")  # the English service line
     assert only(out, Enqueue)[0].queue == "english"
     [announce] = only(fire(kernel, out, "acd.announce", T + 26), Announce)
     assert all(p.language == "en" for p in announce.prompts)
     assert [p.text for p in announce.prompts] == [
         "You are number 1 in the queue. Please hold.",
-        "All our agents are busy at the moment. Please stay on the line.",
+        "The expected wait is about 3 minutes.",
         "To be called back instead of waiting, press 1; you keep your place in the queue.",
+        "We will call you back by 10:03.",
     ]
     out = list(kernel.handle(DigitsReceived("e1", "1", T + 30)))
     [confirm] = only(out, Announce)
-    assert [(p.id, p.language) for p in confirm.prompts] == [("queue.callback_confirmed", "en")]
+    assert [(p.id, p.language) for p in confirm.prompts] == [
+        ("queue.callback_confirmed", "en"), ("queue.callback_by", "en"),
+    ]
     assert Hangup("e1", CALLBACK_REGISTERED) in out
 
 
 def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
     kernel: CentreKernel, stats: LiveStats,
 ) -> None:
+    occupy(kernel)
     to_queue(kernel, "c1")
     queued = to_queue(kernel, "c2", caller="13800000002")
     [offer] = only(fire(kernel, queued, "announce", T + 36), Announce)
@@ -102,7 +126,7 @@ def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
     kernel.take_facts()
     out = kernel.handle(DigitsReceived("c2", "1", T + 40))
     [confirm] = only(out, Announce)
-    assert [p.id for p in confirm.prompts] == ["queue.callback_confirmed"]
+    assert [p.id for p in confirm.prompts] == ["queue.callback_confirmed", "queue.callback_by"]
     assert confirm.prompts[0].text.startswith("已为您登记回电")
     assert only(out, Hangup) == [Hangup("c2", CALLBACK_REGISTERED)]
     assert kernel.stage("c2") is None
@@ -113,7 +137,7 @@ def test_pressing_the_key_on_hold_books_a_callback_and_ends_the_line(
     assert [r.request_id for r in only(facts, CallbackRequested)] == ["c2.cb"]
     assert kernel.acd.position("c2.cb") == 2  # behind c1, as the call was
     snap = stats.snapshot(T + 41)
-    assert snap.queues["general"].today.offered == 2
+    assert snap.queues["general"].today.offered == 3  # the busy agent's call too
 
 
 @pytest.mark.parametrize("digits", ["2", "0", "#", "*", "12"])
@@ -250,3 +274,10 @@ def test_a_missing_kernel_prompt_is_fine_for_mandarin_lines_only(tmp_path: Path)
         {k: v for k, v in catalogue.root.items() if k != "queue.wait_unknown"}
     )
     assert kernel_prompt_problems(trimmed, mandarin_only) == []
+
+
+def test_no_callback_is_offered_when_nobody_could_make_it(kernel: CentreKernel) -> None:
+    out = to_queue(kernel, "c1")  # nobody is logged in at all
+    [announce] = only(fire(kernel, out, "acd.announce", T + 36), Announce)
+    assert announce.callback_key is None and announce.callback_by is None
+    assert [p.id for p in announce.prompts] == ["queue.position", "queue.wait_unknown"]
