@@ -1,0 +1,237 @@
+"""The pages in a real browser against the running service: the supervisor switches to
+emergency mode; an agent takes a call from the screen pop to a dispatched work order;
+the department signs for it, asks for an extension and answers it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from playwright.async_api import expect
+
+from web.conftest import Browser, Site, sign_in
+from web.pbx import ScriptedPbx
+
+STATIC = Path(__file__).resolve().parents[2] / "hotline" / "api" / "static"
+
+
+async def test_login_routes_by_role_and_refuses_a_wrong_password(site: Site,
+                                                                 browser: Browser) -> None:
+    page = await browser.page()
+    await page.goto(site.url("/"))
+    await page.fill("#username", "super")
+    await page.fill("#password", "wrong")
+    await page.click("#login-submit")
+    await expect(page.locator("#login-error")).to_have_text("用户名或密码错误")
+    for name, path in (("agent1", "/desk.html"), ("dept_zjj", "/department.html"),
+                       ("super", "/wallboard.html")):
+        fresh = await browser.page()
+        await sign_in(fresh, site, name)
+        await expect(fresh).to_have_url(site.url(path))
+        token = await fresh.evaluate("sessionStorage.getItem('hotline.token')")
+        assert token and len(token) > 20
+        await fresh.close()
+    # A page of another role sends the user back to the login page.
+    agent = await browser.page()
+    await sign_in(agent, site, "agent1")
+    await expect(agent).to_have_url(site.url("/desk.html"))
+    await agent.goto(site.url("/wallboard.html"))
+    await expect(agent).to_have_url(site.url("/desk.html"))  # index routes it home again
+
+
+async def test_supervisor_switches_to_emergency(site: Site, browser: Browser) -> None:
+    client = site.harness.client
+    for name, agent, seat in (("agent1", "1001", "s01"), ("agent2", "1002", "s02")):
+        headers = await site.harness.headers(name)
+        assert (await client.post(f"/api/agents/{agent}/login", json={"seat_id": seat},
+                                  headers=headers)).status_code == 200
+    await client.post("/api/agents/1001/ready", headers=await site.harness.headers("agent1"))
+    await client.post("/api/agents/1002/pause", json={"reason": "lunch"},
+                      headers=await site.harness.headers("agent2"))
+    page = await browser.page()
+    await sign_in(page, site, "super")
+    await expect(page).to_have_url(site.url("/wallboard.html"))
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    tiles = page.locator("#tiles .tile")
+    await expect(tiles.first).to_be_visible()
+    assert await tiles.count() >= 2  # the centre and at least one queue
+    general = page.locator('#tiles .tile[data-queue="general"]')
+    await expect(general).to_be_visible()
+    # Every KPI shows its definition where it is displayed.
+    for kpi in await page.locator("#tiles .kpi[data-kpi]").all():
+        name = await kpi.get_attribute("data-kpi")
+        if name != "staffed":
+            assert "÷" in (await kpi.get_attribute("title") or "") or "数" in (
+                await kpi.get_attribute("title") or ""), name
+    await expect(page.locator('.seat[data-agent="1001"]')).to_contain_text("空闲")
+    await expect(page.locator('.seat[data-agent="1002"]')).to_contain_text("小休 · 用餐")
+    await expect(page.locator('.count[data-state="paused"]')).to_contain_text("1")
+    await expect(page.locator("#banner")).to_be_hidden()
+    await expect(page.locator("#chart-hourly canvas")).to_have_count(1)
+    await browser.shot(page, "wallboard-normal")
+    normal_background = await general.evaluate("e => getComputedStyle(e).backgroundColor")
+
+    # The switch asks for confirmation and a reason.
+    await page.click("#mode-switch")
+    dialog = page.locator("#mode-dialog")
+    await expect(dialog).to_be_visible()
+    await expect(page.locator("#mode-dialog-title")).to_contain_text("应急模式")
+    await page.click("#mode-confirm")
+    await expect(page.locator("#mode-error")).to_have_text("请填写切换原因")
+    await page.fill("#mode-reason", "疫情突发，来话激增")
+    zone = ZoneInfo(site.harness.services.centre.config.centre.timezone)  # the browser's
+    back = (dt.datetime.now(zone) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    await page.fill("#mode-until", back)
+    await page.click("#mode-confirm")
+    await expect(dialog).to_be_hidden()
+
+    banner = page.locator("#banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("应急模式")
+    await expect(banner).to_contain_text("疫情突发，来话激增")
+    await expect(page.locator("body")).to_have_class(re.compile(r"\bmode-emergency\b"))
+    await expect(page.locator("#mode-switch")).to_have_text("恢复日常模式")
+    emergency_background = await general.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert emergency_background != normal_background
+    history = page.locator("#history tr").first
+    await expect(history).to_contain_text("日常模式 → 应急模式")
+    await expect(history).to_contain_text("supervisor:super")
+    await expect(history).to_contain_text("疫情突发，来话激增")
+    view = site.harness.runtime.view().centre
+    assert view is not None and view.mode == "emergency"
+    await browser.shot(page, "wallboard-emergency")
+
+    # The socket drops: the page says it is reconnecting, then comes back by itself.
+    await page.evaluate("window.hotlineSocket.drop()")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    await expect(page.locator("#conn")).to_contain_text("重连")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
+
+    # English is one click away.
+    await page.click("#lang")
+    await expect(banner).to_contain_text("Emergency mode · on since")
+    await expect(page.locator("#mode-switch")).to_have_text("Return to normal mode")
+    await browser.shot(page, "wallboard-emergency-en")
+    await page.click("#lang")
+
+
+async def test_agent_takes_a_call_and_the_department_answers_the_order(
+        site: Site, browser: Browser) -> None:
+    pbx = ScriptedPbx().attach(site.harness.runtime)
+    desk = await browser.page()
+    await sign_in(desk, site, "agent1")
+    await expect(desk).to_have_url(site.url("/desk.html"))
+    await expect(desk.locator("#conn")).to_have_attribute("data-state", "live")
+    state = desk.locator("#seat-state")
+    await expect(state).to_have_attribute("data-state", "logged-out")
+    await expect(desk.locator("#btn-hold")).to_be_disabled()
+    await expect(desk.locator("#btn-hangup")).to_be_disabled()
+
+    await desk.fill("#seat-input", "s01")
+    await desk.click("#btn-login")
+    await expect(state).to_have_attribute("data-state", "paused")
+    await desk.click("#btn-ready")
+    await expect(state).to_have_attribute("data-state", "ready")
+
+    # The PBX brings a call in; the IVR hears a complaint about a broken lift.
+    ring = await pbx.call_until_ringing(
+        "call-web-1", "13800138000", "12345",
+        [("投诉", None), ("我家小区电梯坏了三天没人修", "010302")])
+    assert ring.agent_id == "1001"
+    await expect(state).to_have_attribute("data-state", "ringing")
+    await expect(desk.locator("#pop-title")).to_have_text("来电")
+    await expect(desk.locator("#pop-caller")).to_have_text("13800138000")
+    await expect(desk.locator("#pop-line")).to_have_text("12345")
+    await expect(desk.locator("#pop-transcript")).to_contain_text("电梯坏了三天没人修")
+    await expect(desk.locator("#pop-path")).to_contain_text("main:request")
+    await expect(desk.locator("#pop-category")).to_contain_text("电梯故障")
+    await expect(desk.locator("#pop-department")).to_contain_text("scjg")
+    await expect(desk.locator("#order-category")).to_have_value("010302")
+    await expect(desk.locator("#order-content")).to_have_value(re.compile("电梯坏了"))
+    await browser.shot(desk, "desk-screen-pop")
+
+    await pbx.answer(ring)
+    await expect(state).to_have_attribute("data-state", "on-call")
+    await expect(desk.locator("#pop-title")).to_have_text("通话中")
+    await pbx.end(ring.call_id)
+    await expect(state).to_have_attribute("data-state", "wrap-up")
+    await expect(desk.locator("#wrap-timer")).to_be_visible()
+    await expect(desk.locator("#wrap-timer")).to_contain_text("话后整理")
+
+    # The agent files the order (re-classified by hand) and dispatches it.
+    await desk.select_option("#order-category", "01")
+    await expect(desk.locator("#order-department")).to_have_value("zjj")
+    await desk.fill("#order-address", "鼓楼区中山路1号")
+    await desk.fill("#order-caller-name", "张先生")
+    await desk.click("#btn-order-dispatch")
+    result = desk.locator("#order-result")
+    await expect(result).to_have_attribute("data-status", "dispatched")
+    await expect(result).to_contain_text("市住房和城乡建设局")
+    number = await result.get_attribute("data-number")
+    assert number
+    await browser.shot(desk, "desk-wrap-up-order")
+    await desk.click("#btn-wrap-done")
+    await expect(state).to_have_attribute("data-state", "ready")
+    await expect(desk.locator("#wrap-timer")).to_be_hidden()
+    await browser.shot(desk, "desk-ready-again")
+
+    # The department signs for it, asks for more time and answers.
+    dept = await browser.page()
+    await sign_in(dept, site, "dept_zjj")
+    await expect(dept).to_have_url(site.url("/department.html"))
+    row = dept.locator(f'tr.order-row[data-number="{number}"]')
+    await expect(row).to_be_visible()
+    await expect(row).to_have_attribute("data-deadline", "green")
+    await expect(dept.locator("#dept-name")).to_contain_text("市住房和城乡建设局")
+    await row.click()
+    await expect(dept.locator("#detail-number")).to_have_text(number)
+    await expect(dept.locator("#detail-address")).to_have_text("鼓楼区中山路1号")
+    await expect(dept.locator("#act-reply")).to_be_disabled()
+    await dept.click("#act-sign_for")
+    await expect(dept.locator("#detail-panel")).to_have_attribute("data-status", "signed")
+
+    zone = ZoneInfo(site.harness.services.centre.config.centre.timezone)
+    later = (dt.datetime.now(zone) + dt.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    await dept.fill("#extension-until", later)
+    await dept.fill("#extension-reason", "需协调物业与维保单位")
+    await dept.click("#act-request_extension")
+    history = dept.locator("#detail-history")
+    await expect(history).to_contain_text("申请延期")
+    await expect(history).to_contain_text("需协调物业与维保单位")
+
+    await dept.fill("#reply-answer", "已联系物业，电梯已修复")
+    await dept.click("#act-reply")
+    await expect(dept.locator("#detail-panel")).to_have_attribute("data-status", "replied")
+    await expect(history).to_contain_text("已联系物业，电梯已修复")
+    await expect(row).to_have_attribute("data-deadline", "none")
+    await browser.shot(dept, "department-replied")
+
+    # What the pages did is what the store holds.
+    headers = await site.harness.headers("super")
+    order = (await site.harness.client.get(f"/api/workorders/{number}", headers=headers)).json()
+    assert order["status"] == "replied" and order["department"] == "zjj"
+    assert [h["action"] for h in order["history"]] == [
+        "register", "dispatch", "sign_for", "request_extension", "start", "reply"]
+    assert order["caller"] == "13800138000" and order["category"] == "01"
+
+
+def test_every_string_is_in_both_languages_and_pages_have_no_inline_code() -> None:
+    text = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8")
+    body = text[text.index("window.HOTLINE_I18N = ") + len("window.HOTLINE_I18N = "):]
+    tables = json.loads(body.rstrip().rstrip(";"))
+    assert set(tables["zh"]) == set(tables["en"])
+    used = set()
+    for path in [*STATIC.glob("*.html"), *(STATIC / "js").glob("*.js")]:
+        source = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'data-i18n(?:-title|-placeholder)?="([a-z_.-]+)"', source))
+        used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_.-]*[a-z_])"', source))
+        if path.suffix == ".html":
+            assert "style=" not in source, path
+            assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source) is None, path
+            assert re.search(r"\son[a-z]+=", source) is None, path
+            assert "<style" not in source, path
+    assert used - set(tables["zh"]) == set()
+    assert (STATIC / "vendor" / "echarts-5.5.1" / "LICENSE").exists()
