@@ -10,12 +10,13 @@ from collections.abc import Sequence
 # Each module has `register(subparsers)`; a subcommand's handler is stored as `func`
 # and returns the process exit code.
 _COMMAND_MODULES = (
-    "hotline.cli.config",  # check, describe, asterisk-conf
+    "hotline.cli.config",  # check, describe, asterisk-config (asterisk-conf)
     "hotline.cli.flows",  # flows show, call
     "hotline.cli.staffing",  # simulate, staffing
     "hotline.cli.speech",  # dispatch train/eval, satisfaction eval
     "hotline.cli.cdr",  # cdr
     "hotline.cli.users",  # users add
+    "hotline.cli.prompts",  # prompts build
 )
 
 

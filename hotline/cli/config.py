@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from hotline.config.asterisk_conf import DEFAULT_APP, extensions_conf, pjsip_conf
+from hotline.config.asterisk_conf import (
+    DEFAULT_APP,
+    LOOPBACK,
+    AsteriskOptions,
+    DynamicObject,
+    SecretsError,
+    dynamic_objects,
+    generate_centre,
+    seat_passwords,
+    secret_files,
+)
 from hotline.config.loader import Centre, load_centre
 from hotline.ivr.durations import catalogue_speaker, time_to_queue
 from hotline.vocabulary.problems import ConfigError
@@ -32,13 +44,29 @@ def register(subparsers: Any) -> None:
     describe.add_argument("directory", nargs="?", default=DEFAULT_DIR)
     describe.set_defaults(func=run_describe)
     asterisk = subparsers.add_parser(
-        "asterisk-conf",
-        help="write pjsip.conf and extensions.conf for the centre's seats and lines",
+        "asterisk-config", aliases=["asterisk-conf"],
+        help="write the Asterisk side (PJSIP seats, dialplan, ARI, HTTP, AMI, sorcery)",
+        description="Generate pjsip.conf, extensions.conf, ari.conf, http.conf, "
+        "manager.conf and sorcery.conf for the centre's seats and lines. No password is "
+        "written unless --secrets-from-env is given (then the included secret files are "
+        "written from HOTLINE_SEAT_PASSWORD_<ENDPOINT>, HOTLINE_ARI_PASSWORD and "
+        "HOTLINE_AMI_SECRET with mode 0600). --push creates the seats over ARI's dynamic "
+        "configuration (needs the memory wizard of sorcery.conf).",
     )
     asterisk.add_argument("directory", nargs="?", default=DEFAULT_DIR)
     asterisk.add_argument("--out", default=None,
                           help="output directory (default: <directory>/asterisk)")
     asterisk.add_argument("--app", default=DEFAULT_APP, help="ARI (Stasis) application name")
+    asterisk.add_argument("--agi", default=f"{LOOPBACK}:4573", metavar="HOST:PORT",
+                          help="the FastAGI server of the dialplan's AGI() (default: %(default)s)")
+    asterisk.add_argument("--sip-bind", default=f"{LOOPBACK}:5060", metavar="HOST:PORT",
+                          help="the PJSIP transport's address (default: %(default)s); "
+                          "softphones must reach it")
+    asterisk.add_argument("--secrets-from-env", action="store_true",
+                          help="also write the secret files (mode 0600) from the environment")
+    asterisk.add_argument("--push", action="store_true",
+                          help="PUT every seat's aor, auth and endpoint through ARI "
+                          "(HOTLINE_ARI_URL, HOTLINE_ARI_USER, HOTLINE_ARI_PASSWORD)")
     asterisk.set_defaults(func=run_asterisk_conf)
 
 
@@ -82,18 +110,104 @@ def run_describe(args: argparse.Namespace, out: TextIO | None = None,
     return 0
 
 
+def _options(args: argparse.Namespace) -> AsteriskOptions:
+    host, _, port = str(args.agi).rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--agi {args.agi!r}: expected HOST:PORT")
+    options = AsteriskOptions(app=args.app, agi_host=host, agi_port=int(port),
+                              sip_bind=args.sip_bind)
+    options.check()
+    return options
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Create or replace `path` readable by its owner only (0600), whatever it was."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
 def run_asterisk_conf(args: argparse.Namespace, out: TextIO | None = None,
-                      err: TextIO | None = None) -> int:
+                      err: TextIO | None = None, environ: Mapping[str, str] | None = None,
+                      transport: Any = None) -> int:
     out = out or sys.stdout
-    centre = _load(args.directory, err or sys.stderr)
+    err = err or sys.stderr
+    env = os.environ if environ is None else environ
+    centre = _load(args.directory, err)
     if centre is None:
+        return 1
+    try:
+        options = _options(args)
+    except ValueError as exc:
+        print(f"asterisk-config: {exc}", file=err)
+        return 2
+    secrets: dict[str, str] = {}
+    passwords: dict[str, str] = {}
+    try:
+        if getattr(args, "secrets_from_env", False):
+            secrets = secret_files(centre.config, env)
+        if getattr(args, "push", False):
+            passwords = seat_passwords(centre.config, env)
+    except SecretsError as exc:
+        for problem in exc.problems:
+            print(f"asterisk-config: {problem}", file=err)
+        print("asterisk-config: nothing written", file=err)
         return 1
     target = Path(args.out) if args.out else centre.directory / "asterisk"
     target.mkdir(parents=True, exist_ok=True)
-    for name, text in (("pjsip.conf", pjsip_conf(centre.config)),
-                       ("extensions.conf", extensions_conf(centre.config, args.app))):
+    for name, text in generate_centre(centre, options).items():
         (target / name).write_text(text, encoding="utf-8")
         print(f"wrote {target / name}", file=out)
+    for name, text in secrets.items():
+        _write_secret(target / name, text)
+        print(f"wrote {target / name} (secret, mode 0600)", file=out)
+    if getattr(args, "push", False):
+        return _push(dynamic_objects(centre.config, passwords), env, out, err, transport)
+    return 0
+
+
+def _push(objects: list[DynamicObject], env: Mapping[str, str], out: TextIO, err: TextIO,
+          transport: Any) -> int:
+    """PUT each object through ARI (fact 21: 200 with the object; 403 for an object from
+    pjsip.conf or without the memory wizard)."""
+    import asyncio
+
+    from hotline.config.settings import Settings, SettingsError
+    from hotline.telephony.ari.config import AriConfig
+    from hotline.telephony.ari.rest import AriClient, AriError
+
+    try:
+        settings = Settings.from_environ(env)
+    except SettingsError as exc:
+        print(f"asterisk-config: {exc}", file=err)
+        return 1
+    password = settings.ari_password.get_secret_value() if settings.ari_password else ""
+    config = AriConfig(base_url=settings.ari_url or f"http://{LOOPBACK}:8088/ari",
+                       app=settings.ari_app, username=settings.ari_user or "hotline",
+                       password=password)
+
+    async def push() -> int:
+        failed = 0
+        async with AriClient(config, transport=transport) as ari:
+            for obj in objects:
+                try:
+                    await ari.request("PUT", obj.path, json_body=obj.body())
+                except AriError as exc:
+                    failed += 1
+                    hint = (" (defined in pjsip.conf, or sorcery.conf has no memory wizard)"
+                            if exc.status == 403 else "")
+                    print(f"push {obj.kind} {obj.object_id}: {exc}{hint}", file=err)
+                    continue
+                print(f"pushed {obj.kind} {obj.object_id}", file=out)
+        return failed
+
+    failed = asyncio.run(push())
+    if failed:
+        print(f"asterisk-config: {failed} of {len(objects)} object(s) not pushed", file=err)
+        return 1
     return 0
 
 

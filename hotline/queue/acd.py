@@ -96,7 +96,7 @@ from hotline.queue.announcements import (
     default_prompt,
     queue_announcement,
 )
-from hotline.queue.estimates import HandleTimes, RecentCallers, expected_wait_s
+from hotline.queue.estimates import HandleTimes, LiveLoad, RecentCallers, expected_wait_s
 from hotline.queue.rules import QueueRules, RulesByMode, check_rules_by_mode
 from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import (
@@ -328,6 +328,7 @@ class Acd:
         self._ended: dict[str, None] = {}  # ids that left the ACD (bounded), for late events
         self._owed_by_number: dict[str, str] = {}  # number → callback request owed to it
         self._owed_in_queue: Counter[str] = Counter()  # queue → callback requests owed
+        self._live_load = LiveLoad()
         self._stale: Counter[str] = Counter()
         self._seq = 0
         self._recent_callers = RecentCallers()
@@ -638,11 +639,21 @@ class Acd:
         ahead = max(0, waiting - self._waiting.callbacks_waiting(queue))
         load = self._owed_in_queue[queue] + ahead + 1  # this one included
         if start <= at:
-            # Calling hours are open: the agents staffed now make the calls.
+            # Calling hours are open: callbacks are made by the agents the live traffic
+            # leaves free. Agents serve several queues, so the spare capacity is the
+            # centre's (logged-in agents beyond the live load), set against every callback
+            # owed in the centre; this queue's own staff bounds it too.
             staffed = self._staffed(queue)
             if staffed <= 0:
                 return CallbackPromise(False, None, "nobody-staffed")
-            callback_by = start + load * handle / staffed
+            spare = min(
+                float(staffed),
+                self._available_agents() - self._live_load.erlangs(at, self._handle_times),
+            )
+            owed = sum(self._owed_in_queue.values()) + ahead + 1
+            if spare <= 0:
+                return CallbackPromise(False, None, "window-full")
+            callback_by = start + owed * handle / spare
             if callback_by > end:
                 return CallbackPromise(False, None, "window-full")
             return CallbackPromise(True, callback_by)
@@ -659,6 +670,13 @@ class Acd:
             need -= scheduled * span
             moment += span
         return CallbackPromise(False, None, "window-full" if anybody else "nobody-staffed")
+
+    def _available_agents(self) -> int:
+        """Agents logged in and not paused (ready, ringing, talking or in wrap-up)."""
+        return sum(
+            1 for seat in self._board.seats()
+            if seat.state is not SeatState.PAUSED and seat.state is not SeatState.LOGGED_OUT
+        )
 
     def _scheduled_for(self, queue: str, when: float) -> int:
         """Agents the active roster schedules at `when` who qualify for `queue`."""
@@ -842,6 +860,7 @@ class Acd:
         if self._recent_callers.seen_then_note(caller, at) and REPEAT_CALLER_TAG not in tags:
             tags = (*tags, REPEAT_CALLER_TAG)
         self._called_again(caller, command.call_id, at)
+        self._live_load.arrived(command.queue, at)
         self._seq += 1
         entry = Entry(
             command.call_id, EntryKind.CALL, line, caller, command.queue,
@@ -1452,9 +1471,15 @@ class Acd:
             return
         if entry.caller in self._owed_by_number:
             return  # never two callbacks at once for one number
+        # Owed work is bounded like any callback: only while it can be made in the
+        # queue's promise window (declined, and counted, otherwise).
+        promise = self._promise(entry.queue, at, None)
+        if not promise.possible:
+            self._facts.append(CallbackDeclined(entry.id, entry.queue, promise.reason, at))
+            return
         request = self._request_in_place_of(entry, entry.caller, at)
         request.missed_call = True
-        self._new_request(request, at, CallbackPromise(True))
+        self._new_request(request, at, promise)
         self._facts.append(
             MissedCallCallback(request.id, entry.id, entry.queue, entry.caller, waited, at)
         )

@@ -65,3 +65,41 @@ class RecentCallers:
 
     def __len__(self) -> int:
         return len(self._last)
+
+
+LIVE_LOAD_WINDOW_S = 900.0  # arrivals of the last 15 minutes set the live load
+
+
+class LiveLoad:
+    """The live traffic the agents must carry: recent arrivals per queue, as Erlangs.
+
+    Offered load = arrival rate x mean handle time, summed over the queues. Agents beyond
+    that load are the spare capacity a callback promise may count on; a centre whose
+    live calls already need every agent has none to promise.
+    """
+
+    def __init__(self, window_s: float = LIVE_LOAD_WINDOW_S) -> None:
+        self._window_s = window_s
+        self._arrivals: deque[tuple[float, str]] = deque()
+        self._counts: dict[str, int] = {}
+
+    def arrived(self, queue: str, at: float) -> None:
+        self._arrivals.append((at, queue))
+        self._counts[queue] = self._counts.get(queue, 0) + 1
+        self._forget_before(at - self._window_s)
+
+    def erlangs(self, at: float, handle: HandleTimes) -> float:
+        self._forget_before(at - self._window_s)
+        return sum(
+            count / self._window_s * handle.mean(queue) for queue, count in self._counts.items()
+        )
+
+    def _forget_before(self, cutoff: float) -> None:
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] < cutoff:
+            _, queue = arrivals.popleft()
+            left = self._counts[queue] - 1
+            if left:
+                self._counts[queue] = left
+            else:
+                del self._counts[queue]

@@ -172,17 +172,19 @@ def test_promises_carry_a_time_and_stop_when_the_window_is_full() -> None:
     h = centre([general(callback=rule)], [agent("a1"), agent("a2")])
     login_ready(h, "a1", "a2")
     call(h, "busy1")
-    call(h, "busy2")  # both agents ringing: staffed 2, capacity 2 x 600 / 180 = 6.6
+    # Both agents ringing; the two live calls of the last 15 min are 2/900 s x 180 s =
+    # 0.4 Erlang of live load, leaving 1.6 agents: capacity 1.6 x 600 / 180 = 5.3.
+    call(h, "busy2")
     promised = []
     for i in range(8):
         out = h.request_callback(RequestCallback(f"r{i}", "general", f"13{i}"))
         promised += [f for f in out.facts if isinstance(f, CallbackPromised)]
-    assert len(promised) == 6
+    assert len(promised) == 5
     assert [p.callback_by for p in promised] == sorted(p.callback_by for p in promised)
     assert all(p.callback_by <= h.now + 600 for p in promised)
-    assert len(h.of(CallbackDeclined)) == 2
+    assert len(h.of(CallbackDeclined)) == 3
     h.advance(601)
-    assert {f.request_id for f in h.of(CallbackOverdue)} >= {"r5.cb"}
+    assert {f.request_id for f in h.of(CallbackOverdue)} >= {"r4.cb"}
 
 
 def test_the_hold_offer_names_the_callback_time() -> None:
@@ -297,3 +299,14 @@ def test_keys_after_hang_up_and_late_timers_are_absorbed() -> None:
     assert h.acd.stale["after-end"] == 1
     with pytest.raises(AcdError):
         h.feed(DigitsReceived("never-seen", "1", h.now))
+
+
+def test_no_callback_is_promised_when_live_calls_need_every_agent() -> None:
+    rule = CallbackRule(enabled=True, promise_within_s=3600)
+    h = centre([general(callback=rule)], [agent("a1")])
+    login_ready(h, "a1")
+    for i in range(6):  # 6 calls in 15 min x 180 s = 1.2 Erlang > 1 agent
+        call(h, f"live{i}")
+    out = h.request_callback(RequestCallback("r0", "general", "13800000000"))
+    assert [f.reason for f in out.facts if isinstance(f, CallbackDeclined)] == ["window-full"]
+    assert any(isinstance(c, Record) for c in out.commands)  # a message instead

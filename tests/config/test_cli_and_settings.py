@@ -10,8 +10,6 @@ from pydantic import SecretStr
 from config.conftest import SAMPLE
 from config.editing import CentreCopy
 from hotline.cli import main
-from hotline.config.asterisk_conf import extensions_conf, pjsip_conf
-from hotline.config.loader import Centre
 from hotline.config.settings import Settings, SettingsError, mask_url
 
 
@@ -82,14 +80,6 @@ def test_settings_errors_name_the_variables() -> None:
 
 def test_mask_url_leaves_urls_without_password() -> None:
     assert mask_url("sqlite:///./var/hotline.db") == "sqlite:///./var/hotline.db"
-
-
-def test_shipped_asterisk_files_match_the_centre(sample: Centre) -> None:
-    # config/asterisk/ is generated; it must be regenerated when seats or lines change.
-    assert (SAMPLE / "asterisk" / "pjsip.conf").read_text(encoding="utf-8") == pjsip_conf(
-        sample.config)
-    assert (SAMPLE / "asterisk" / "extensions.conf").read_text(
-        encoding="utf-8") == extensions_conf(sample.config)
 
 
 def test_asterisk_files_have_a_seat_per_endpoint_and_no_secrets(

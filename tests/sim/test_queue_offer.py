@@ -89,10 +89,10 @@ def test_the_announcement_is_spoken_in_mandarin_with_the_callback_offer(
         ("queue.position", "您目前排在第1位，请耐心等待。", "zh", None),
         ("queue.expected_wait", "预计等待约3分钟。", "zh", None),
         ("queue.callback_offer", "如需回电，请按1，我们将保留您的排队顺序。", "zh", None),
-        # The one agent can make it within 3 minutes of handle time: that is promised.
-        ("queue.callback_by", "我们将在10:03前给您回电。", "zh", None),
+        # One agent, 0.4 of whom the live calls of the last 15 min need: 180 s / 0.6.
+        ("queue.callback_by", "我们将在10:05前给您回电。", "zh", None),
     ]
-    assert announce.callback_by == "10:03"
+    assert announce.callback_by == "10:05"
 
 
 def test_the_announcement_is_spoken_in_the_lines_language(kernel: CentreKernel) -> None:
@@ -105,7 +105,7 @@ def test_the_announcement_is_spoken_in_the_lines_language(kernel: CentreKernel) 
         "You are number 1 in the queue. Please hold.",
         "The expected wait is about 3 minutes.",
         "To be called back instead of waiting, press 1; you keep your place in the queue.",
-        "We will call you back by 10:03.",
+        "We will call you back by 10:05.",
     ]
     out = list(kernel.handle(DigitsReceived("e1", "1", T + 30)))
     [confirm] = only(out, Announce)

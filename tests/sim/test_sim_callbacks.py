@@ -4,10 +4,16 @@ A short, understaffed morning makes callers wait long enough to hear queue
 announcements that offer a callback key; the run must then go on after the last arrival
 until every request is dialled (with the queues' real retry spacing) and settled, or
 report what its drain bound left unsettled.
+
+The sample centre promises callbacks only while its spare agents can make them (the
+promise window, tested in tests/acd and test_queue_offer); a morning this overloaded
+has no spare agent, so these tests run the same centre with the promise window and
+missed-call callbacks switched off, to exercise the callback machinery itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
@@ -46,6 +52,19 @@ def _busy_morning(*, accept: float, drain_s: float = 8 * 3600, answer: float = 0
         "start": "09:00", "end": "10:00", "drain_s": drain_s, "seed": seed,
         "citizens": citizens, "agents": agents, "arrivals": arrivals,
     })
+
+
+@pytest.fixture(scope="module")
+def centre(centre: Centre) -> Centre:
+    """The sample centre without callback promise windows or missed-call callbacks."""
+    config = centre.config
+    queues = {
+        name: queue.model_copy(update={"callback": queue.callback.model_copy(update={
+            "promise_within_s": None, "promise_until_close": False, "missed_after_s": None,
+        })})
+        for name, queue in config.queues.items()
+    }
+    return dataclasses.replace(centre, config=config.model_copy(update={"queues": queues}))
 
 
 @pytest.fixture(scope="module")
