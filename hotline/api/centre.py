@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.agents.seats import SeatView
 from hotline.api.schemas import (
     DeskOut,
     Kpi,
@@ -29,7 +30,7 @@ from hotline.api.schemas import (
 )
 from hotline.api.security import Principal
 from hotline.api.services import Services
-from hotline.centre.view import CentreView, SeatPicture
+from hotline.centre.view import CentreView
 from hotline.projections.staffing import StaffingError, advise_from_live
 from hotline.projections.stats import ANSWER_TARGET_S, SHORT_ABANDON_S, WINDOW_S, Figures
 from hotline.runtime.centre_runtime import CentreRuntime, RuntimeClosed
@@ -86,7 +87,7 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def seat_out(seat: SeatPicture) -> SeatOut:
+def seat_out(seat: SeatView) -> SeatOut:
     return SeatOut(
         agent_id=seat.agent_id, seat_id=seat.seat_id, state=seat.state.value,
         since=seat.since, reason=seat.reason, call_id=seat.call_id, guest=seat.guest,

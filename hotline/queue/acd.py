@@ -253,6 +253,11 @@ class QueueView:
     longest_wait_s: float
     staffed: int  # logged-in, not paused, qualified seats
 
+    @property
+    def waiting_count(self) -> int:
+        """Callers (and callback requests) waiting for a seat now, ringing ones excluded."""
+        return sum(1 for w in self.waiting if w.position is not None)
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackPromise:
