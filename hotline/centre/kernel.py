@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.centre.live_actions import LiveActions
 from hotline.centre.mode import MODE_TIMER_OWNER, CentreMode
 from hotline.centre.stages import StageTrigger, next_stage
 from hotline.ivr.engine import FlowEngine, IllegalEvent, IvrState
@@ -265,6 +266,10 @@ class CentreKernel:
             self._handlers[acd_kind] = self._to_acd
         for ivr_kind in _IVR_EVENTS:
             self._handlers[ivr_kind] = self._on_call_event
+        # Live-call actions (hold, three-way, supervisors): hotline.centre.live_actions.
+        self.live = LiveActions(self.stage, acd, record=lambda fact: self._step.append(fact),
+                                take=self._take)
+        self._handlers.update(self.live.handlers())
 
     # --- the one entry point ------------------------------------------------------------
 

@@ -217,5 +217,67 @@ AcdCommand = (
 )
 """Everything the ACD may ask a driver to do."""
 
-Command = IvrCommand | AcdCommand
+
+
+# --- Live-call actions (`hotline.centre.live_actions`) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCitizen:
+    """Take the citizen out of the conversation and play music on their line."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeCitizen:
+    """Stop the music and put the citizen back into the conversation."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddParty:
+    """Dial `number` and add it to the call's conversation when it answers."""
+
+    call_id: str
+    party_id: str
+    number: str
+    caller_id: str = ""  # shown to the department (the line, or the citizen's number)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveToParty:
+    """Drop the agent's leg; the citizen and the parties stay connected."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinSupervisor:
+    """Ring the supervisor and join them: listen (hear both), whisper (to the agent
+    only), barge (into the conversation)."""
+
+    call_id: str
+    supervisor_id: str
+    endpoint: str
+    mode: str
+    agent_endpoint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DropSupervisor:
+    call_id: str
+    supervisor_id: str
+
+
+LiveCommand = (
+    HoldCitizen | ResumeCitizen | AddParty | LeaveToParty | JoinSupervisor | DropSupervisor
+)
+"""What a live-call action asks a driver to do."""
+
+Command = IvrCommand | AcdCommand | LiveCommand
 """Anything the centre may ask a driver to do."""

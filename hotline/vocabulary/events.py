@@ -226,6 +226,113 @@ class CallbackChosen:
     at: float
     number: str = ""  # "" = the number the call came from
 
+
+
+# --- Live-call actions (the agent desk and supervisors, through the API) --------------
+#
+# Each is validated by the kernel (`hotline.centre.live_actions`): the agent must be
+# talking on that call; a supervisor acts only on a call that is talking.
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHolds:
+    """The agent puts the citizen on hold (music on the citizen's line)."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResumes:
+    """The agent takes the citizen off hold."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTransfers:
+    """The agent hands the call to another queue (keeping its record) or another agent."""
+
+    call_id: str
+    agent_id: str
+    at: float
+    queue: str = ""  # exactly one of queue / to_agent
+    to_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeWayStarted:
+    """The agent calls a department's number into the conversation (citizen stays on)."""
+
+    call_id: str
+    agent_id: str
+    party_id: str  # the agent desk's id for this party, unique within the call
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLeavesThreeWay:
+    """The agent leaves the citizen with the department; the centre's part is over."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartyLeft:
+    """A three-way party's line ended (hung up, or never answered: `cause`)."""
+
+    call_id: str
+    party_id: str
+    at: float
+    cause: str = "hung-up"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHangsUp:
+    """The agent ends the conversation from the desk (the citizen's line is cleared)."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorJoins:
+    """A supervisor listens to, whispers to the agent on, or barges into a call."""
+
+    call_id: str
+    supervisor_id: str
+    endpoint: str  # the supervisor's softphone, e.g. "PJSIP/8100"
+    mode: str  # "listen" | "whisper" | "barge"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorLeaves:
+    call_id: str
+    supervisor_id: str
+    at: float
+
+
+LiveEvent = (
+    AgentHolds
+    | AgentResumes
+    | AgentTransfers
+    | ThreeWayStarted
+    | AgentLeavesThreeWay
+    | PartyLeft
+    | AgentHangsUp
+    | SupervisorJoins
+    | SupervisorLeaves
+)
+"""Actions on a live, connected call."""
+
 Event = (
     CallArrived
     | DigitsReceived
@@ -248,5 +355,6 @@ Event = (
     | CallbackAnswered
     | CallbackFailed
     | CallbackChosen
+    | LiveEvent
 )
 """Every event the centre kernel takes."""

@@ -368,3 +368,87 @@ AcdFact = (
 
 CALL_OUTCOMES = (CallAnswered, CallAbandoned, CallExited)
 """Exactly one of these ends every call offered to a queue."""
+
+
+# --- Live-call actions (`hotline.centre.live_actions`) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenHeld:
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenResumed:
+    call_id: str
+    agent_id: str
+    held_s: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartyCalled:
+    """A department's number was called into the conversation (three-way)."""
+
+    call_id: str
+    agent_id: str
+    party_id: str
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartyDropped:
+    """A three-way party's line ended."""
+
+    call_id: str
+    party_id: str
+    cause: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLeftToParty:
+    """The agent left the citizen with the department(s); talk ended for the centre."""
+
+    call_id: str
+    agent_id: str
+    parties: tuple[str, ...]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEndedCall:
+    """The agent hung up the conversation from the desk."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorJoined:
+    """Who (`supervisor_id`) joined which call, how (listen, whisper, barge)."""
+
+    call_id: str
+    supervisor_id: str
+    mode: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorLeft:
+    call_id: str
+    supervisor_id: str
+    reason: str
+    at: float
+
+
+LiveFact = (
+    CitizenHeld | CitizenResumed | PartyCalled | PartyDropped | AgentLeftToParty
+    | AgentEndedCall | SupervisorJoined | SupervisorLeft
+)
+"""What the live-call actions put on record."""
