@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hotline.store.models import UserRole
 from hotline.workorders.model import ActionKind, Satisfaction
@@ -135,6 +135,37 @@ class SeatLogin(Request):
 
 class PauseRequest(Request):
     reason: str = Field(min_length=1, max_length=64)
+
+
+class ThreeWayRequest(Request):
+    """A department's number to bring into the call (digits only: it is dialled)."""
+
+    number: str = Field(pattern=r"^\+?[0-9*#]{3,32}$")
+
+
+class TransferRequest(Request):
+    """Transfer to another queue or to another agent: exactly one of the two."""
+
+    queue: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    to_agent: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferRequest:
+        if bool(self.queue) == bool(self.to_agent):
+            raise ValueError("give exactly one of `queue` or `to_agent`")
+        return self
+
+
+class SuperviseRequest(Request):
+    """Listen (the supervisor hears both sides), whisper (only the agent hears the
+    supervisor) or barge (all three talk), on the supervisor's own softphone."""
+
+    mode: Literal["listen", "whisper", "barge"]
+    endpoint: str = Field(pattern=r"^[A-Za-z]{2,16}/[A-Za-z0-9_.-]{1,64}$")
+
+
+class CallControlOut(BaseModel):
+    call_id: str
 
 
 class ScreenPopOut(BaseModel):

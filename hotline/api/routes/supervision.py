@@ -6,9 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from hotline.api import centre
+from hotline.api import centre, live_calls
 from hotline.api.deps import ServicesDep, Supervisor
-from hotline.api.schemas import KpiReport, LiveView, ModeSwitchOut, ModeSwitchRequest, StaffingOut
+from hotline.api.schemas import (
+    KpiReport,
+    LiveView,
+    ModeSwitchOut,
+    ModeSwitchRequest,
+    StaffingOut,
+    SuperviseRequest,
+)
 
 router = APIRouter(tags=["supervision"])
 
@@ -81,3 +88,28 @@ async def mode_history(
 ) -> list[ModeSwitchOut]:
     """Who switched, when, why, from what to what (newest first)."""
     return await centre.mode_history(services, limit)
+
+
+# --- monitoring a live call ---------------------------------------------------------------
+
+
+@router.post("/calls/{call_id}/supervise", status_code=204)
+async def supervise(call_id: str, body: SuperviseRequest, user: Supervisor,
+                    services: ServicesDep) -> None:
+    """Listen, whisper or barge on a call through the supervisor's softphone."""
+    try:
+        await live_calls.supervise(services, user, call_id, body.mode, body.endpoint)
+    except centre.Refused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except centre.Unavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+
+
+@router.post("/calls/{call_id}/supervise/leave", status_code=204)
+async def stop_supervising(call_id: str, user: Supervisor, services: ServicesDep) -> None:
+    try:
+        await live_calls.stop_supervising(services, user, call_id)
+    except centre.Refused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except centre.Unavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
