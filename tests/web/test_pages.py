@@ -156,6 +156,15 @@ async def test_agent_takes_a_call_and_the_department_answers_the_order(
     await pbx.answer(ring)
     await expect(state).to_have_attribute("data-state", "on-call")
     await expect(desk.locator("#pop-title")).to_have_text("通话中")
+    # Call controls: hold puts the citizen on music, the same button resumes.
+    hold = desk.locator("#btn-hold")
+    await expect(hold).to_be_enabled()
+    await hold.click()
+    await expect(hold).to_have_text("恢复通话")
+    await hold.click()
+    await expect(hold).to_have_text("保持")
+    held = [type(c).__name__ for c in pbx.commands if getattr(c, "call_id", "") == ring.call_id]
+    assert "HoldCitizen" in held and "ResumeCitizen" in held
     await pbx.end(ring.call_id)
     await expect(state).to_have_attribute("data-state", "wrap-up")
     await expect(desk.locator("#wrap-timer")).to_be_visible()

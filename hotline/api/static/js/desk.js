@@ -1,6 +1,6 @@
 /* The agent's desk: seat state buttons, the screen pop of the call on the seat (live
  * over /api/ws/desk), the caller's past orders, the work-order form (register,
- * dispatch, answer directly) and the wrap-up timer. Call controls wait for PBX routes. */
+ * dispatch, answer directly) and the wrap-up timer; call controls on the current call. */
 "use strict";
 
 (function () {
@@ -15,6 +15,7 @@
     orderCall: null,     // the call id the form was last filled for
     orders: [],          // this agent's orders (for the caller's history)
     created: null,       // the order registered from the current call
+    held: false,         // the citizen is on hold (music) by this agent
   };
 
   const now = () => Date.now() / 1000 + state.offset;
@@ -45,6 +46,13 @@
       "btn-wrap-done": st === "wrap-up",
       "btn-logout": st === "ready" || st === "paused" || st === "wrap-up",
     };
+    const talking = st === "on-call";
+    enabled["btn-hold"] = talking;
+    enabled["btn-transfer"] = talking;
+    enabled["btn-conference"] = talking;
+    enabled["btn-hangup"] = talking;
+    if (!talking) state.held = false;
+    document.getElementById("btn-hold").textContent = H.t(state.held ? "desk.resume" : "desk.hold");
     Object.entries(enabled).forEach(([id, on]) => { document.getElementById(id).disabled = !on; });
     document.getElementById("seat-input").disabled = st !== "logged-out";
     document.getElementById("pause-reason").disabled = !enabled["btn-pause"];
@@ -78,6 +86,34 @@
     } catch (e) {
       H.toast(H.t("common.error", {msg: e.message}), "error");
     }
+  }
+
+  /* Call controls act on the agent's current call; the PBX carries them out. */
+  async function callControl(path, body) {
+    try {
+      await H.api("POST", "/api/agents/" + encodeURIComponent(state.agentId) + "/call/" + path, body);
+      return true;
+    } catch (e) {
+      H.toast(H.t("common.error", {msg: e.message}), "error");
+      return false;
+    }
+  }
+
+  async function toggleHold() {
+    if (await callControl(state.held ? "resume" : "hold")) {
+      state.held = !state.held;
+      document.getElementById("btn-hold").textContent = H.t(state.held ? "desk.resume" : "desk.hold");
+    }
+  }
+
+  async function transferCall() {
+    const queue = window.prompt(H.t("desk.transfer_prompt"));
+    if (queue) await callControl("transfer", {queue: queue.trim()});
+  }
+
+  async function conference() {
+    const number = window.prompt(H.t("desk.conference_prompt"));
+    if (number) await callControl("three-way", {number: number.trim()});
   }
 
   function fillPauseReasons() {
@@ -309,6 +345,10 @@
       seatAction("/pause", {reason: document.getElementById("pause-reason").value}));
     document.getElementById("btn-wrap-done").addEventListener("click", () => seatAction("/wrap-up-done"));
     document.getElementById("btn-logout").addEventListener("click", () => seatAction("/logout"));
+    document.getElementById("btn-hold").addEventListener("click", toggleHold);
+    document.getElementById("btn-transfer").addEventListener("click", transferCall);
+    document.getElementById("btn-conference").addEventListener("click", conference);
+    document.getElementById("btn-hangup").addEventListener("click", () => callControl("hangup"));
     document.getElementById("order-category").addEventListener("change", onCategory);
     document.getElementById("btn-order-create").addEventListener("click", () => submitOrder(null));
     document.getElementById("btn-order-dispatch").addEventListener("click", () => submitOrder("dispatch"));
