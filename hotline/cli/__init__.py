@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "hotline.cli.cdr",  # cdr
     "hotline.cli.users",  # users add
     "hotline.cli.prompts",  # prompts build
+    "hotline.cli.serve",  # serve
 )
 
 
