@@ -36,6 +36,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from hotline.api import live
 from hotline.api.deps import bearer_token
 from hotline.api.middleware import RequireAuthentication, SecurityHeaders
 from hotline.api.routes import agents, auth, calls, orders, supervision, ws
@@ -57,6 +58,8 @@ def create_app(services: Services, settings: ApiSettings) -> FastAPI:
     )
     app.state.services = services
     app.state.settings = settings
+    # One wallboard picture for every connected wallboard (built once per tick).
+    app.state.wallboard = live.WallboardFeed(services, max_age_s=settings.wallboard_period_s)
 
     api = APIRouter(prefix="/api")
     for module in (auth, agents, supervision, calls, orders, ws):

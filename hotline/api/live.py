@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from hotline.runtime.factlog import FellBehind
 
 log = logging.getLogger("hotline.api.live")
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[Any], Awaitable[None]]  # a JSON-ready dict, or JSON text
 StillValid = Callable[[], bool]
 
 
@@ -38,6 +39,38 @@ def wallboard_message(services: Services, kind: str) -> dict[str, Any]:
     except centre.Unavailable:
         message["kpis"] = None
     return message
+
+
+class WallboardFeed:
+    """One wallboard picture shared by every connected wallboard.
+
+    Building it (the whole centre view and the KPIs) is the expensive part; it is built
+    again only when the fact log has moved or `max_age_s` has passed (waits and times in
+    state keep changing), so 200 wallboards cost one build per tick, not 200.
+    """
+
+    def __init__(self, services: Services, max_age_s: float = 0.5) -> None:
+        self._services = services
+        self._max_age_s = max_age_s
+        self._built_at = float("-inf")
+        self._seq = -1
+        self._texts: dict[str, str] = {}
+
+    def message(self, kind: str) -> str:
+        """The picture as JSON text, encoded once per build for every connection."""
+        runtime = self._services.runtime
+        now = asyncio.get_running_loop().time()
+        seq = runtime.log.next_seq
+        if seq != self._seq or now - self._built_at >= self._max_age_s:
+            self._texts = {}
+            self._seq, self._built_at = seq, now
+        text = self._texts.get(kind)
+        if text is None:
+            text = self._texts[kind] = json.dumps(
+                wallboard_message(self._services, kind), ensure_ascii=False,
+                separators=(",", ":"),
+            )
+        return text
 
 
 async def _watch(services: Services, interesting: Callable[[Any], bool],
@@ -58,7 +91,7 @@ async def _watch(services: Services, interesting: Callable[[Any], bool],
 
 async def _pump(
     services: Services, send: Send, still_valid: StillValid, interesting: Callable[[Any], bool],
-    message: Callable[[str], dict[str, Any]], period_s: float | None, min_gap_s: float,
+    message: Callable[[str], Any], period_s: float | None, min_gap_s: float,
 ) -> None:
     changed = asyncio.Event()
     watcher = asyncio.create_task(_watch(services, interesting, changed))
@@ -79,9 +112,11 @@ async def _pump(
 
 
 async def wallboard(services: Services, send: Send, still_valid: StillValid,
-                    period_s: float, min_gap_s: float = 0.2) -> None:
-    await _pump(services, send, still_valid, lambda _r: True,
-                lambda kind: wallboard_message(services, kind), period_s, min_gap_s)
+                    period_s: float, min_gap_s: float = 0.2,
+                    feed: WallboardFeed | None = None) -> None:
+    shared = feed if feed is not None else WallboardFeed(services)
+    await _pump(services, send, still_valid, lambda _r: True, shared.message, period_s,
+                min_gap_s)
 
 
 async def desk(services: Services, agent_id: str, send: Send, still_valid: StillValid,
@@ -89,8 +124,7 @@ async def desk(services: Services, agent_id: str, send: Send, still_valid: Still
     def interesting(record: Any) -> bool:
         if getattr(record, "agent_id", None) == agent_id:
             return True
-        seat = services.runtime.view().centre
-        current = seat.seat(agent_id) if seat is not None else None
+        current = services.runtime.seat(agent_id)  # one seat, not the whole centre
         call_id = getattr(record, "call_id", None)
         return current is not None and call_id is not None and call_id == current.call_id
 

@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.agents.seats import SeatView
 from hotline.centre.live_actions import LiveActions
 from hotline.centre.mode import MODE_TIMER_OWNER, CentreMode
 from hotline.centre.stages import StageTrigger, next_stage
@@ -316,6 +317,10 @@ class CentreKernel:
     def mode_until(self) -> float | None:
         """The automatic return time of the current mode, if one is set."""
         return self._mode.until
+
+    def seat(self, agent_id: str) -> SeatView | None:
+        """One agent's seat as it is now (cheap: no view of the whole centre)."""
+        return self.acd.seat(agent_id)
 
     def stage(self, call_id: str) -> CallStage | None:
         """The stage of a live call (None once it ended, or for an unknown id)."""

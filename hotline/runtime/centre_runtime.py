@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
+from hotline.agents.seats import SeatView
 from hotline.centre.kernel import CentreKernel
 from hotline.centre.view import CentreView, centre_view
 from hotline.ivr.engine import IllegalEvent
@@ -468,6 +469,11 @@ class CentreRuntime:
             c.lagged, sum(1 for s in self._subscriptions if s.lagging), c.inbox_full,
             len(self._inbox), c.stats_errors, len(self._timers), self.router.owned_calls,
         )
+
+    def seat(self, agent_id: str) -> SeatView | None:
+        """One agent's seat now, without building the whole view (an agent desk's check)."""
+        kernel = self.kernel
+        return kernel.seat(agent_id) if isinstance(kernel, CentreKernel) else None
 
     def view(self) -> RuntimeView:
         """A consistent picture (the writer is not mid-event while the loop runs this)."""

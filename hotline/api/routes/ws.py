@@ -85,8 +85,8 @@ async def wallboard(websocket: WebSocket) -> None:
     settings: ApiSettings = websocket.app.state.settings
     token = found[1]
     await _serve(websocket, live.wallboard(
-        services, websocket.send_json, lambda: services.tokens.resolve(token) is not None,
-        settings.wallboard_period_s,
+        services, websocket.send_text, lambda: services.tokens.resolve(token) is not None,
+        settings.wallboard_period_s, feed=websocket.app.state.wallboard,
     ))
 
 
