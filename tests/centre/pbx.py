@@ -27,7 +27,6 @@ from hotline.vocabulary.commands import (
     RequestCallback,
     RingSeat,
     StartTimer,
-    StopRinging,
     Transfer,
 )
 from hotline.vocabulary.events import (
@@ -97,10 +96,8 @@ class RandomPbx:
                 self.transferring.add(command.call_id)
             elif kind is RingSeat:
                 self.rings[(command.agent_id, command.call_id)] = self.now
-            elif kind is StopRinging:
-                # The phone may still answer before the stop reaches it: keep it as a
-                # possible late answer (a race the kernel must absorb).
-                pass
+            # `StopRinging` leaves the ring in `rings` on purpose: the phone may still
+            # answer before the stop reaches it (a race the kernel must absorb).
             elif kind is Bridge:
                 self.talking[command.call_id] = command.agent_id
                 self.rings.pop((command.agent_id, command.call_id), None)

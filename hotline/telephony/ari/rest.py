@@ -234,24 +234,10 @@ class AriClient:
     ) -> Channel:
         """One-step originate into the app (`POST /channels`): Dial events come before
         StasisStart; an unanswered call only gets ChannelDestroyed (fact 11)."""
-        cid = channel_id or new_id("ch")
-        params: dict[str, ParamValue] = {
-            "endpoint": endpoint,
-            "app": app or self.config.app,
-            "appArgs": ",".join(app_args) if app_args else None,
-            "channelId": cid,
-            "otherChannelId": other_channel_id,
-            "timeout": timeout,
-            "callerId": caller_id,
-        }
-        body = {"variables": dict(variables)} if variables else None
-
-        async def send() -> Channel:
-            return Channel.from_json(
-                await self.request("POST", "/channels", params, json_body=body)
-            )
-
-        return await self._create(send, lambda: self.get_channel(cid))
+        return await self._new_channel(
+            "/channels", endpoint, app, app_args, channel_id, other_channel_id, variables,
+            {"timeout": timeout, "callerId": caller_id},
+        )
 
     async def create_channel(
         self,
@@ -264,6 +250,23 @@ class AriClient:
         variables: Mapping[str, str] | None = None,
     ) -> Channel:
         """`POST /channels/create`: StasisStart at once (state Down); then `dial()`."""
+        return await self._new_channel(
+            "/channels/create", endpoint, app, app_args, channel_id, other_channel_id,
+            variables, {},
+        )
+
+    async def _new_channel(
+        self,
+        path: str,
+        endpoint: str,
+        app: str | None,
+        app_args: Sequence[str],
+        channel_id: str | None,
+        other_channel_id: str | None,
+        variables: Mapping[str, str] | None,
+        extra: Mapping[str, ParamValue],
+    ) -> Channel:
+        """Both ways of making a channel, with a client-generated id (idempotent retry)."""
         cid = channel_id or new_id("ch")
         params: dict[str, ParamValue] = {
             "endpoint": endpoint,
@@ -271,13 +274,12 @@ class AriClient:
             "appArgs": ",".join(app_args) if app_args else None,
             "channelId": cid,
             "otherChannelId": other_channel_id,
+            **extra,
         }
         body = {"variables": dict(variables)} if variables else None
 
         async def send() -> Channel:
-            return Channel.from_json(
-                await self.request("POST", "/channels/create", params, json_body=body)
-            )
+            return Channel.from_json(await self.request("POST", path, params, json_body=body))
 
         return await self._create(send, lambda: self.get_channel(cid))
 
