@@ -9,7 +9,9 @@
 * **each call's stage** (`hotline.centre.stages`: IVR, waiting, ringing, talking,
   recording, transferring, ended), changed only in `_move`, which emits
   `CallStageChanged`; the flow engine (`hotline.ivr.engine`) runs a call's IVR and the
-  ACD (`hotline.queue.acd`) its queue, and their results move the stage;
+  ACD (`hotline.queue.acd`) its queue, and their results move the stage (an agent's
+  transfer: talking → transferring → waiting or ringing, in the step that makes it;
+  the first agent's `CallCompleted` does not end the call, its final outcome does);
 * **the centre mode** (`hotline.centre.mode`): one audited switch; the flows see it at
   their next decision and the ACD re-ranks in the switch itself (`Acd.apply_mode`);
 * **the record**: every accepted event is logged with the facts it caused, in order
@@ -97,10 +99,14 @@ from hotline.vocabulary.facts import (
     CallFinished,
     CallStageChanged,
     CallStarted,
+    CallTransferred,
     IvrNodeEntered,
     RingNoAnswer,
     SpeechInterpreted,
     StaleEvent,
+    TransferAbandoned,
+    TransferAnswered,
+    TransferExited,
 )
 from hotline.vocabulary.ports import Suggestion, TextClassifier
 from hotline.vocabulary.queueing import ExitAction
@@ -138,6 +144,7 @@ class _Call:
     stage: CallStage
     ivr: IvrState | None
     language: str
+    context: CallContext | None = None  # what the flow knew at the start (screen pops)
     message: bool = False  # the caller left a message in the IVR (decides the outcome)
     destination: str = ""  # where a transfer sent it
 
@@ -213,7 +220,10 @@ _ACD_EVENTS = (
     CallEnded, CallbackAnswered, CallbackFailed, CallbackChosen,
 )
 # The ACD's facts that move a call's stage.
-_STAGE_FACTS = (CallCompleted, CallAbandoned, CallExited, CallAnswered, RingNoAnswer)
+_STAGE_FACTS = (
+    CallCompleted, CallAbandoned, CallExited, CallAnswered, RingNoAnswer, CallTransferred,
+    TransferAnswered, TransferAbandoned, TransferExited,
+)
 
 
 class CentreKernel:
@@ -327,6 +337,16 @@ class CentreKernel:
         call = self._calls.get(call_id)
         return None if call is None else call.stage
 
+    def live_call_ids(self) -> tuple[str, ...]:
+        """The calls the centre holds now, in arrival order (a driver's restore)."""
+        return tuple(self._calls)
+
+    def call_context(self, call_id: str) -> CallContext | None:
+        """What the centre knew of a live call when it arrived (line, caller, language,
+        mode): the same for every agent it reaches, transfers included."""
+        call = self._calls.get(call_id)
+        return None if call is None else call.context
+
     def live_calls(self) -> Mapping[CallStage, int]:
         counts: dict[CallStage, int] = {
             stage: 0 for stage in CallStage if stage is not CallStage.ENDED
@@ -389,7 +409,7 @@ class CentreKernel:
             language=line_language or self._default_language, mode=mode,
         )
         state, ivr_commands = self.engine.start(context, self._env, flow)
-        call = _Call(event.line, event.caller, CallStage.IVR, None, context.language)
+        call = _Call(event.line, event.caller, CallStage.IVR, None, context.language, context)
         self._calls[call_id] = call
         self._step.append(CallStarted(
             call_id, event.line, event.caller, flow, context.language, mode, event.at))
@@ -583,6 +603,7 @@ class CentreKernel:
             self._spoken(command) if type(command) is Announce else command
             for command in result.commands
         ]
+        handed_on: list[str] = []
         for fact in result.facts:
             step.append(fact)
             if not isinstance(fact, _STAGE_FACTS):
@@ -591,26 +612,36 @@ class CentreKernel:
             if call is None:
                 continue  # a callback request's facts: requests have no call stage
             if isinstance(fact, CallCompleted):
+                if call.stage is CallStage.TRANSFERRING:
+                    continue  # the first agent's conversation of a transfer: the call goes on
                 self._finish(fact.call_id, call, StageTrigger.TALK_ENDED, CallOutcome.ANSWERED,
                              fact.at)
-            elif isinstance(fact, CallAbandoned):
+            elif isinstance(fact, CallTransferred):
+                self._move(fact.call_id, call, StageTrigger.HANDED_ON, fact.at)
+                handed_on.append(fact.call_id)
+            elif isinstance(fact, CallAbandoned | TransferAbandoned):
                 self._finish(fact.call_id, call, StageTrigger.HUNG_UP,
                              CallOutcome.ABANDONED_IN_QUEUE, fact.at)
-            elif isinstance(fact, CallExited):
+            elif isinstance(fact, CallExited | TransferExited):
                 if fact.action == ExitAction.RECORD.value:
                     self._move(fact.call_id, call, StageTrigger.LEFT_TO_MESSAGE, fact.at)
                 else:
                     self._finish(fact.call_id, call, StageTrigger.LEFT_TO_CALLBACK,
                                  CallOutcome.CALLBACK, fact.at, fact.reason)
-            elif isinstance(fact, CallAnswered):
+            elif isinstance(fact, CallAnswered | TransferAnswered):
                 self._move(fact.call_id, call, StageTrigger.ANSWERED, fact.at)
             else:
                 self._move(fact.call_id, call, StageTrigger.RING_LOST, fact.at)
+        at = self._step[0].at
         for command in commands:
             if type(command) is RingSeat:
                 call = calls.get(command.call_id)
-                if call is not None and call.stage is CallStage.WAITING:
-                    self._move(command.call_id, call, StageTrigger.RUNG, self._step[0].at)
+                if call is not None and call.stage in (CallStage.WAITING, CallStage.TRANSFERRING):
+                    self._move(command.call_id, call, StageTrigger.RUNG, at)
+        for call_id in handed_on:
+            call = calls.get(call_id)
+            if call is not None and call.stage is CallStage.TRANSFERRING:
+                self._move(call_id, call, StageTrigger.ENQUEUED, at)  # no seat yet: it waits
         return commands
 
     def _spoken(self, announce: Announce) -> Announce:

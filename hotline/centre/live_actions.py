@@ -12,9 +12,15 @@ changes (a refusal raises `KernelError`):
   seat is on-call with this call);
 * hold and resume alternate; a party id is new within its call; a supervisor joins a
   call once, in one of the modes listen / whisper / barge, and is not its agent;
-* transfers need an ACD entry point that moves a talking call back into a queue (or
-  straight to another agent) keeping its record; until the ACD has one
-  (`Acd.transfer_call`), they are refused with a clear `KernelError`.
+* a transfer names exactly one of a queue or an agent (else `KernelError`; an unknown
+  queue or agent is the ACD's `AcdError`). What the live state decides is not an error
+  but a `TransferRefused` fact, the citizen staying with the agent: the agent no longer
+  has the call (it ended, or was handed on, as the request came), a department is
+  still on the line (three-way), or whatever the ACD refuses (`Acd.transfer_call`:
+  the target queue is full or unstaffed, the named agent is not ready). An accepted
+  transfer is the ACD's (`CallTransferred`, the citizen waits or rings again); the
+  supervisors on the call leave with the first agent (`SupervisorLeft`, reason
+  ``transferred``) and the hold, if any, is over (music follows anyway).
 
 What this module keeps (who is held since when, the parties, the supervisors) is rebuilt
 by replaying the log like the rest of the kernel; it is forgotten when the call ends.
@@ -54,13 +60,16 @@ from hotline.vocabulary.events import (
 from hotline.vocabulary.facts import (
     AgentEndedCall,
     AgentLeftToParty,
+    CallTransferred,
     CitizenHeld,
     CitizenResumed,
     PartyCalled,
     PartyDropped,
     SupervisorJoined,
     SupervisorLeft,
+    TransferRefused,
 )
+from hotline.vocabulary.queueing import TransferRefusal
 from hotline.vocabulary.states import CallStage, SeatState
 
 SUPERVISOR_MODES = frozenset({"listen", "whisper", "barge"})
@@ -71,6 +80,15 @@ class _Acd(Protocol):
     def seat(self, agent_id: str) -> Any: ...
 
     def handle(self, event: Any) -> Any: ...
+
+    def check_transfer(
+        self, from_agent_id: str, *, queue: str | None = None, to_agent: str | None = None
+    ) -> None: ...
+
+    def transfer_call(
+        self, call_id: str, from_agent_id: str, *, queue: str | None = None,
+        to_agent: str | None = None, at: float,
+    ) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -162,21 +180,30 @@ class LiveActions:
         return [ResumeCitizen(event.call_id, event.agent_id)]
 
     def _on_transfer(self, event: AgentTransfers) -> list[Command]:
-        self._agents_call(event.call_id, event.agent_id)
         if bool(event.queue) == bool(event.to_agent):
             raise KernelError("a transfer names exactly one of a queue or an agent")
-        transfer = getattr(self._acd, "transfer_call", None)
-        if transfer is None:
-            raise KernelError(
-                "transfers of a talking call need the ACD entry point "
-                "Acd.transfer_call(call_id, agent_id, queue=..., to_agent=..., at=...), "
-                "which does not exist yet"
-            )
-        commands: list[Command] = self._take(transfer(
-            event.call_id, event.agent_id, queue=event.queue, to_agent=event.to_agent,
-            at=event.at,
-        ))
-        self._calls.pop(event.call_id, None)
+        queue, to_agent = event.queue or None, event.to_agent or None
+        self._acd.check_transfer(event.agent_id, queue=queue, to_agent=to_agent)
+        call_id = event.call_id
+        live = self._calls.get(call_id)
+        if (
+            live is not None and live.parties and live.agent_id == event.agent_id
+            and self._stage(call_id) is CallStage.TALKING
+        ):
+            self._record(TransferRefused(call_id, event.agent_id,
+                                         TransferRefusal.THREE_WAY_ACTIVE.value, event.at,
+                                         event.queue, event.to_agent))
+            return []
+        output = self._acd.transfer_call(call_id, event.agent_id, queue=queue,
+                                         to_agent=to_agent, at=event.at)
+        commands: list[Command] = self._take(output)
+        if not any(type(fact) is CallTransferred for fact in output.facts):
+            return commands  # refused by the ACD: its fact says why, nothing changed
+        live = self._calls.pop(call_id, None)
+        if live is not None and live.agent_id == event.agent_id:
+            for supervisor in sorted(live.supervisors):
+                self._record(SupervisorLeft(call_id, supervisor, "transferred", event.at))
+                commands.append(DropSupervisor(call_id, supervisor))
         return commands
 
     def _on_three_way(self, event: ThreeWayStarted) -> list[Command]:

@@ -19,7 +19,7 @@ from hotline.vocabulary.states import CallStage
 
 
 class StageTrigger(StrEnum):
-    ENQUEUED = "enqueued"  # the flow handed the caller to a queue
+    ENQUEUED = "enqueued"  # the flow (or an agent's transfer) handed the caller to a queue
     RUNG = "rung"  # the ACD rings a seat for the call
     RING_LOST = "ring-lost"  # nobody answered; back to its place in the queue
     ANSWERED = "answered"  # an agent answered: bridged
@@ -27,7 +27,8 @@ class StageTrigger(StrEnum):
     LEFT_TO_MESSAGE = "left-to-message"  # out of the queue (or a full callback) to record
     LEFT_TO_CALLBACK = "left-to-callback"  # a callback request took the call's place
     MESSAGE_STORED = "message-stored"
-    TRANSFER_SENT = "transfer-sent"
+    TRANSFER_SENT = "transfer-sent"  # the flow sent the call out of the centre
+    HANDED_ON = "handed-on"  # the agent transferred the citizen inside the centre
     TRANSFER_FAILED = "transfer-failed"  # back into the flow
     IVR_FINISHED = "ivr-finished"  # the flow said goodbye, or booked a callback
     HUNG_UP = "hung-up"  # the citizen hung up
@@ -53,6 +54,11 @@ TRANSITIONS: Mapping[tuple[CallStage, StageTrigger], CallStage] = {
     (S.RINGING, T.LEFT_TO_CALLBACK): S.ENDED,
     (S.TALKING, T.TALK_ENDED): S.ENDED,
     (S.TALKING, T.HUNG_UP): S.ENDED,
+    # An agent's transfer passes through TRANSFERRING within its one step: the citizen
+    # waits in a queue again, or rings the named agent.
+    (S.TALKING, T.HANDED_ON): S.TRANSFERRING,
+    (S.TRANSFERRING, T.ENQUEUED): S.WAITING,
+    (S.TRANSFERRING, T.RUNG): S.RINGING,
     (S.RECORDING, T.MESSAGE_STORED): S.ENDED,
     (S.RECORDING, T.HUNG_UP): S.ENDED,
     (S.TRANSFERRING, T.TRANSFER_FAILED): S.IVR,

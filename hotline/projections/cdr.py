@@ -12,8 +12,18 @@ confidence), `CallQueued` (first queue, topic tags), `CallOverflowed` (queues en
 the seat's `SeatStateChanged` (each ring attempt: seat, agent, result; the wrap-up that
 followed the call), `CallAnswered` / `CallCompleted` (answer, agent, wait, talk),
 `RecordingFinished` (a message left), `ModeChanged` (mode at answer), the callback facts
-(a callback that took the call's place: attempts and result) and `CallFinished` (the one
-outcome). The same log gives the same rows under Asterisk, Twilio and the simulator.
+(a callback that took the call's place: attempts and result), `CallTransferred` /
+`TransferAnswered` (an agent handed the citizen on inside the centre: every transfer,
+every agent who talked with the citizen) and `CallFinished` (the one outcome). The same
+log gives the same rows under Asterisk, Twilio and the simulator.
+
+A call transferred inside the centre stays one row: `agent`, `seat`, `wait_s` and
+`queue_result` are those of its first answer (what the queue statistics count),
+`agents` lists everyone who talked with the citizen in order, `transfers` each hand-on
+(``1001>queue:tax``, ``1001>agent:1002``), `talk_s` and `wrap_s` add up every
+conversation and its wrap-up, and `outcome` is how the call finally ended (``answered``
+when the last agent's conversation ended normally); ``transferred`` is kept for calls
+the flow sent out of the centre.
 
 Outcomes: answered, abandoned-in-ivr, abandoned-in-queue, short-abandon (in the queue,
 before `SHORT_ABANDON_S`, as the live statistics count it), message, callback,
@@ -44,10 +54,12 @@ from hotline.vocabulary.facts import (
     CallOverflowed,
     CallQueued,
     CallStarted,
+    CallTransferred,
     IvrNodeEntered,
     ModeChanged,
     SeatStateChanged,
     SpeechInterpreted,
+    TransferAnswered,
 )
 from hotline.vocabulary.states import CallOutcome, SeatState
 
@@ -94,6 +106,8 @@ class CallDetail:
     callback_request: str = ""
     callback_attempts: int = 0
     callback_result: str = ""  # completed, given-up, or pending
+    agents: list[str] = field(default_factory=list)  # who talked with the citizen, in order
+    transfers: list[str] = field(default_factory=list)  # "1001>queue:tax", "1001>agent:1002"
 
     def as_row(self) -> dict[str, str]:
         """The CSV row: times as ISO 8601 UTC, lists joined, durations to 0.1 s."""
@@ -188,6 +202,20 @@ class CdrBuilder:
             call.wait_s = fact.waited_s
             call.mode_at_answer = self._mode
             call.queue_result = "answered"
+            call.agents.append(fact.agent_id)
+
+    def _transferred(self, fact: CallTransferred) -> None:
+        call = self._calls.get(fact.call_id)
+        if call is not None:
+            target = f"queue:{fact.queue}" if fact.queue else f"agent:{fact.to_agent}"
+            call.transfers.append(f"{fact.from_agent}>{target}")
+            if fact.queue:
+                call.queues.append(fact.queue)
+
+    def _transfer_answered(self, fact: TransferAnswered) -> None:
+        call = self._calls.get(fact.call_id)
+        if call is not None:
+            call.agents.append(fact.agent_id)
 
     def _abandoned(self, fact: CallAbandoned) -> None:
         call = self._calls.get(fact.call_id)
@@ -208,7 +236,8 @@ class CdrBuilder:
         if call is None:
             call = self._calls.get(self._requests.get(fact.call_id, ""))
         if call is not None:
-            call.talk_s = fact.talk_s
+            # Every conversation of the call adds up (a transfer makes several).
+            call.talk_s = (call.talk_s or 0.0) + fact.talk_s
             self._wrapping[fact.agent_id] = (call.call_id, fact.at)
 
     def _recorded(self, event: RecordingFinished) -> None:
@@ -225,6 +254,7 @@ class CdrBuilder:
         outcome = fact.outcome.value
         if (
             fact.outcome is CallOutcome.ABANDONED_IN_QUEUE
+            and call.answered_at is None  # not a citizen who hung up after a transfer
             and call.wait_s is not None
             and call.wait_s < SHORT_ABANDON_S
         ):
@@ -256,7 +286,7 @@ class CdrBuilder:
             if wrapping is not None:
                 call = self._calls.get(wrapping[0])
                 if call is not None:
-                    call.wrap_s = fact.at - wrapping[1]
+                    call.wrap_s = (call.wrap_s or 0.0) + fact.at - wrapping[1]
 
     def _callback_requested(self, fact: CallbackRequested) -> None:
         self._requests[fact.request_id] = fact.call_id
@@ -281,6 +311,7 @@ class CdrBuilder:
             call.callback_result = "completed"
             call.callback_attempts = fact.attempts
             call.agent = call.agent or fact.agent_id
+            call.agents.append(fact.agent_id)
 
     def _callback_gave_up(self, fact: CallbackGaveUp) -> None:
         call = self._calls.get(self._requests.get(fact.request_id, ""))
@@ -304,6 +335,8 @@ _HANDLERS: dict[type[Any], Any] = {
     CallQueued: CdrBuilder._queued,
     CallOverflowed: CdrBuilder._overflowed,
     CallAnswered: CdrBuilder._answered,
+    CallTransferred: CdrBuilder._transferred,
+    TransferAnswered: CdrBuilder._transfer_answered,
     CallAbandoned: CdrBuilder._abandoned,
     CallExited: CdrBuilder._exited,
     CallCompleted: CdrBuilder._completed,

@@ -51,12 +51,22 @@ is reserved (state ringing, not rung) and `DialCitizen` goes out → `CallbackAn
 `RingSeat` → `SeatAnswered` → `Bridge`. `CallbackFailed` frees the seat; the request
 rests ``retry_spacing_s`` out of the line and returns to its place, until ``attempts``.
 
+Transfers (`transfer_call`): an agent hands a talking citizen on to a queue or to a
+named, ready colleague; the citizen leaves the agent's seat (`ReleaseAgent`, wrap-up),
+hears music and waits again at the head of its priority band, or rings the colleague
+(falling back to that head-of-band place should the ring fail). The call keeps its id,
+its first queue and its record; what follows is told by `TransferAnswered`,
+`TransferAbandoned`, `TransferExited` (never a second outcome). Refusals are
+`TransferRefused` facts with a `TransferRefusal` reason.
+
 Rules the code relies on (see also `hotline.vocabulary.facts` for how outcomes are counted):
 
 * a fresh login is *paused* (reason ``login``) until the agent sends `AgentReady`;
 * rank = effective priority (queue base + call priority + the current mode's tag
-  bonuses) descending, then order of first offer; skill expansion and the maximum wait
-  count from the first offer, overflow ``after_s`` from entering the current queue;
+  bonuses) descending, then transferred calls before the others, then order of first
+  offer (of transfer, for transferred calls); skill expansion and the maximum wait count
+  from the first offer (from the transfer), overflow ``after_s`` from entering the
+  current queue;
 * a queue's ``teams`` restrict every agent choice, also ``any_agent`` expansion steps;
 * pause limits of a reason are the smallest over the current mode's queues; at the limit
   the seat is made ready again (reason ``pause-limit``); wrap-up uses the limit of the
@@ -100,6 +110,7 @@ from hotline.queue.estimates import HandleTimes, LiveLoad, RecentCallers, expect
 from hotline.queue.rules import QueueRules, RulesByMode, check_rules_by_mode
 from hotline.queue.timers import TimerBook
 from hotline.queue.waiting import (
+    TRANSFERRED_BAND,
     Entry,
     EntryKind,
     EntryState,
@@ -118,6 +129,7 @@ from hotline.vocabulary.commands import (
     NotifyReserve,
     Prompt,
     Record,
+    ReleaseAgent,
     RequestCallback,
     RingSeat,
     StopRinging,
@@ -156,13 +168,18 @@ from hotline.vocabulary.facts import (
     CallExited,
     CallOverflowed,
     CallQueued,
+    CallTransferred,
     EventIgnored,
     MissedCallCallback,
     ModeChanged,
     RingNoAnswer,
+    TransferAbandoned,
+    TransferAnswered,
+    TransferExited,
+    TransferRefused,
 )
 from hotline.vocabulary.ports import Clock
-from hotline.vocabulary.queueing import CallbackOrder, ExitAction
+from hotline.vocabulary.queueing import CallbackOrder, ExitAction, TransferRefusal
 from hotline.vocabulary.states import SeatState
 from hotline.vocabulary.timers import (
     CENTRE,
@@ -244,6 +261,7 @@ class WaitingView:
     priority: int
     tags: tuple[str, ...]
     agent_id: str | None
+    transferred: bool = False  # an agent handed this citizen on: it waits first in its band
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +389,51 @@ class Acd:
     def request_callback(self, command: RequestCallback, *, line: str, at: float) -> AcdOutput:
         """The caller chose a callback in the IVR: a new place in the queue, no call waits."""
         return self._step(lambda: self._request_callback(command, line, at))
+
+    def transfer_call(
+        self, call_id: str, from_agent_id: str, *, queue: str | None = None,
+        to_agent: str | None = None, at: float,
+    ) -> AcdOutput:
+        """The agent talking on ``call_id`` hands the citizen on: to ``queue`` or to the
+        agent ``to_agent`` (exactly one).
+
+        A request that can never be right (neither or both targets, an unknown queue or
+        agent, the agent themself) raises `AcdError` before anything changes. A transfer
+        the live state does not allow is refused with a `TransferRefused` fact and changes
+        nothing else: the citizen stays with the agent. Otherwise, in this one step: the
+        citizen leaves the agent's seat (`ReleaseAgent`; the conversation's
+        `CallCompleted`; the seat to wrap-up through the seat chokepoint), hears music
+        again (`HoldWithMusic`) and re-enters, first in its priority band
+        (`hotline.queue.waiting`), its wait counted from now:
+
+        * to a queue: refused while the queue is at its ``max_length`` or nobody who could
+          serve it is logged in and unpaused (the nearest thing a queue has to closed);
+          then offered to the best ready seat, or waiting;
+        * to a named agent: refused unless that agent's seat is ready; then that seat is
+          rung, skills and teams aside (the agent chose a colleague). Should the ring fail
+          (no answer, rejected, the agent pauses or logs out meanwhile) the citizen waits
+          in the queue the call was served from, first in its band: never back to the
+          first agent, never ringing nowhere.
+        """
+        self.check_transfer(from_agent_id, queue=queue, to_agent=to_agent)
+        return self._step(lambda: self._transfer(call_id, from_agent_id, queue, to_agent, at))
+
+    def check_transfer(
+        self, from_agent_id: str, *, queue: str | None = None, to_agent: str | None = None
+    ) -> None:
+        """Raise `AcdError` for a transfer request that can never be right (see
+        `transfer_call`); whether the live state allows it is not checked here."""
+        if bool(queue) == bool(to_agent):
+            raise AcdError("a transfer names exactly one of a queue or an agent")
+        if queue:
+            self.rules(queue)  # an unknown queue raises here
+        elif to_agent == from_agent_id:
+            raise AcdError(f"agent {from_agent_id} cannot transfer a call to themself")
+        elif (
+            to_agent not in self._agents and to_agent not in self._guests
+            and self._board.find(to_agent or "") is None
+        ):
+            raise AcdError(f"unknown agent {to_agent}")
 
     def apply_mode(self, mode: str, at: float) -> AcdOutput:
         """The centre switched its mode: apply it to queues and seats (no audit, no timer).
@@ -501,6 +564,7 @@ class Acd:
         return WaitingView(
             entry.id, entry.kind, entry.queue, entry.state, position,
             max(0.0, now - entry.offered_at), entry.priority, entry.tags, entry.agent_id,
+            entry.band == TRANSFERRED_BAND,
         )
 
     # ================================================================ helpers
@@ -736,7 +800,7 @@ class Acd:
             )
         )
         skills = seat.skills
-        for _, (queue, required, _prio), entry in heads:
+        for _, (queue, required, _prio, _band), entry in heads:
             rules = self._rules(queue)
             level, any_agent = rules.level_after(at - entry.offered_at)
             if rules.teams and seat.team not in rules.teams:
@@ -932,10 +996,7 @@ class Acd:
             # A promise the centre cannot keep is not made: a message instead.
             self._facts.append(CallbackDeclined(entry.id, entry.queue, promise.reason, at))
         self._forget(entry)
-        self._facts.append(
-            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
-                       ExitAction.RECORD.value, at, reason)
-        )
+        self._facts.append(self._exited(entry, ExitAction.RECORD, at, reason))
         self._cmds.append(Announce(entry.id, None, None, (EXIT_RECORD_PROMPT,)))
         self._cmds.append(Record(entry.id, RECORD_MAX_S, True, "work-order"))
 
@@ -944,15 +1005,23 @@ class Acd:
     ) -> None:
         """The caller hangs up; a callback request takes over their place (same sequence)."""
         self._forget(entry)
-        self._facts.append(
-            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
-                       ExitAction.CALLBACK.value, at, reason)
-        )
+        self._facts.append(self._exited(entry, ExitAction.CALLBACK, at, reason))
         confirm = QUEUE_CALLBACK_CONFIRMED if reason == "caller-choice" else EXIT_CALLBACK
         self._cmds.append(Announce(entry.id, None, None, self._confirmation(confirm, promise),
                                    callback_by=self._clock_text(promise)))
         self._cmds.append(Hangup(entry.id, CALLBACK_REGISTERED))
         self._new_request(self._request_in_place_of(entry, number, at), at, promise)
+
+    def _exited(
+        self, entry: Entry, action: ExitAction, at: float, reason: str
+    ) -> CallExited | TransferExited:
+        """The fact of a caller let out of the queue: the call's outcome, unless an agent
+        already answered it once (a transferred citizen's outcome was that answer)."""
+        waited = at - entry.offered_at
+        if entry.transfers:
+            return TransferExited(entry.id, entry.queue, waited, action.value, at, reason)
+        return CallExited(entry.id, entry.first_queue, entry.line, waited, action.value, at,
+                          reason)
 
     def _request_callback(self, command: RequestCallback, line: str, at: float) -> None:
         rules = self.rules(command.queue)
@@ -1025,7 +1094,11 @@ class Acd:
             self._facts.append(CallbackGaveUp(entry.id, entry.attempts, "citizen-hung-up", at))
             return
         waited = at - entry.offered_at
-        self._facts.append(CallAbandoned(entry.id, entry.first_queue, entry.line, waited, at))
+        if entry.transfers:
+            self._facts.append(TransferAbandoned(entry.id, entry.queue, waited, at))
+        else:
+            self._facts.append(
+                CallAbandoned(entry.id, entry.first_queue, entry.line, waited, at))
         self._missed_call(entry, waited, at)
 
     def _connect(self, entry: Entry, seat: Seat, at: float) -> None:
@@ -1034,7 +1107,11 @@ class Acd:
         entry.answered_at = at
         self._cancel_entry_timers(entry)
         self._cmds.append(Bridge(entry.id, seat.agent_id, seat.endpoint))
-        if entry.kind is EntryKind.CALL:
+        if entry.kind is EntryKind.CALL and entry.transfers:
+            self._facts.append(
+                TransferAnswered(entry.id, entry.queue, seat.agent_id, at - entry.offered_at, at)
+            )
+        elif entry.kind is EntryKind.CALL:
             self._facts.append(
                 CallAnswered(entry.id, entry.first_queue, entry.line, seat.agent_id,
                              at - entry.offered_at, at, entry.queue)
@@ -1046,9 +1123,14 @@ class Acd:
             )
 
     def _end_talk(self, entry: Entry, at: float) -> None:
+        self._forget(entry)
+        self._conversation_over(entry, at)
+
+    def _conversation_over(self, entry: Entry, at: float) -> None:
+        """The agent's conversation with the citizen is over (the call ended, or was
+        handed on): its handle time, `CallCompleted`, and the seat to wrap-up."""
         seat = self._board.get(entry.agent_id or "")
         rules = self._rules(entry.queue)
-        self._forget(entry)
         talk_s = at - (entry.answered_at if entry.answered_at is not None else at)
         self._handle_times.add(entry.queue, talk_s + rules.wrap_up_s)
         self._facts.append(
@@ -1061,7 +1143,76 @@ class Acd:
         elif self._board.wrap_up_over(seat, at):
             self._finish_wrap_up(seat, at)
 
-    # --- call events ----------------------------------------------------------------
+    def _transfer(
+        self, call_id: str, from_agent: str, queue: str | None, to_agent: str | None,
+        at: float,
+    ) -> None:
+        """`transfer_call` once the request itself is sound (see there)."""
+        refusal = self._transfer_refusal(call_id, from_agent, queue, to_agent)
+        if refusal is not None:
+            self._facts.append(
+                TransferRefused(call_id, from_agent, refusal.value, at, queue or "",
+                                to_agent or "")
+            )
+            return
+        entry = self._entries[call_id]
+        seat = self._board.get(from_agent)
+        target = self._board.get(to_agent) if to_agent else None
+        self._facts.append(CallTransferred(call_id, from_agent, at, queue or "", to_agent or ""))
+        self._cmds.append(ReleaseAgent(call_id, seat.agent_id, seat.endpoint))
+        self._conversation_over(entry, at)  # may offer the freed seat a caller: not this one
+        entry.agent_id = None
+        entry.answered_at = None
+        if queue:
+            entry.queue = queue
+            entry.visited = {queue}  # a deliberate hand-off: earlier overflows do not bind
+        # A new wait: expansion, overflow, maximum wait and announcements count from now.
+        entry.offered_at = entry.queue_entered_at = at
+        entry.overflow_due = entry.max_wait_due = False
+        entry.callback_offered = False
+        entry.priority = self._rules(entry.queue).effective_priority(
+            entry.base_priority, entry.tags)
+        entry.transfers += 1
+        self._seq += 1
+        entry.rank_as_transferred(self._seq)
+        self._move(entry, EntryTrigger.TRANSFER)
+        self._cmds.append(HoldWithMusic(entry.id, entry.queue))
+        self._arm_entry(entry, at)
+        if target is not None:
+            self._reserve(entry, target, at)
+            return
+        self._offer_entry(entry, at)
+        if entry.state is EntryState.WAITING:
+            self._after_queueing(entry, at)
+
+    def _transfer_refusal(
+        self, call_id: str, from_agent: str, queue: str | None, to_agent: str | None
+    ) -> TransferRefusal | None:
+        """Why the live state does not allow this transfer now (None: it does)."""
+        entry = self._entries.get(call_id)
+        seat = self._board.find(from_agent)
+        if (
+            entry is None or entry.state is not EntryState.TALKING or seat is None
+            or seat.state is not SeatState.ON_CALL or seat.call_id != call_id
+        ):
+            return TransferRefusal.NOT_ON_CALL
+        if entry.kind is not EntryKind.CALL:
+            return TransferRefusal.CALLBACK_CALL
+        if queue:
+            rules = self._rules(queue)
+            if rules.max_length is not None and self._waiting.length(queue) >= rules.max_length:
+                return TransferRefusal.QUEUE_FULL
+            if self._staffed(queue) == 0:
+                return TransferRefusal.NOBODY_STAFFED
+            return None
+        target = self._board.find(to_agent or "")
+        if target is None:
+            return TransferRefusal.AGENT_LOGGED_OUT
+        if target.state is SeatState.PAUSED:
+            return TransferRefusal.AGENT_PAUSED
+        if target.state is not SeatState.READY:
+            return TransferRefusal.AGENT_BUSY
+        return None
 
     # --- call events ----------------------------------------------------------------
     def _on_seat_answered(self, event: SeatAnswered) -> None:
@@ -1463,6 +1614,7 @@ class Acd:
             entry.offered_at,
         )
         request.first_queue = entry.first_queue
+        request.band, request.order = entry.band, entry.order
         request.queue_entered_at = entry.queue_entered_at
         request.visited = set(entry.visited)
         request.requested_at = at
@@ -1509,10 +1661,7 @@ class Acd:
             return
         self._facts.append(CallbackDeclined(entry.id, entry.queue, promise.reason, at))
         self._forget(entry)
-        self._facts.append(
-            CallExited(entry.id, entry.first_queue, entry.line, at - entry.offered_at,
-                       ExitAction.RECORD.value, at, "caller-choice")
-        )
+        self._facts.append(self._exited(entry, ExitAction.RECORD, at, "caller-choice"))
         self._cmds.append(Announce(entry.id, None, None, (CALLBACK_FULL_PROMPT,)))
         self._cmds.append(Record(entry.id, RECORD_MAX_S, True, "work-order"))
 

@@ -1,14 +1,22 @@
 """Waiting places: calls and callback requests in queues, and the index the router reads.
 
-A place (`Entry`) is ranked by (effective priority desc, sequence asc). The sequence is
-taken once, when the caller is first offered to a queue, and never changes: a ring that
-nobody answers, an overflow or a switch to a callback puts the entry back with the same
-sequence, i.e. at its original place.
+A place (`Entry`) is ranked by (effective priority desc, band, order asc). The order is
+the sequence taken once, when the caller is first offered to a queue, and never changes:
+a ring that nobody answers, an overflow or a switch to a callback puts the entry back
+with the same order, i.e. at its original place.
+
+Transferred calls: a citizen an agent hands on to a queue (or whose ring at a named
+agent fails) has already waited and talked once and must not queue twice, so it waits
+in the *transferred band*, at the head of its priority band: ahead of every caller of
+the same effective priority who has not been transferred, behind any caller of a higher
+one (an epidemic-tagged caller still comes first in emergency mode). Among transferred
+calls the order is that of their transfers (first handed on, first served). The call
+keeps its id, first queue and sequence, so its statistics still count from its arrival.
 
 Two indexes over the waiting entries, both sorted containers (O(log n) add/remove):
 
 * per queue, every waiting entry by rank: positions for announcements and snapshots;
-* per *bucket* (queue, required skills, priority), entries by sequence. Inside a bucket
+* per *bucket* (queue, required skills, priority, band), entries by order. Inside a bucket
   all entries share rules and skills and the head has waited longest, so the head is
   the entry most widened by skill expansion: if any entry of the bucket may go to a
   seat, the head may. A seat that becomes ready therefore looks only at bucket heads.
@@ -44,6 +52,11 @@ class EntryTrigger(StrEnum):
     CONNECT = "connect"  # citizen and agent are bridged
     RETURN = "return"  # back to its original place in the queue
     REST = "rest"  # out of the line for a while (retry spacing, calling hours closed)
+    TRANSFER = "transfer"  # the agent handed the citizen on: waiting again
+
+
+NORMAL_BAND = 1
+TRANSFERRED_BAND = 0  # ranks first within a priority: a transferred citizen never queues twice
 
 
 E, G = EntryState, EntryTrigger
@@ -59,6 +72,7 @@ TRANSITIONS: Mapping[tuple[EntryState, EntryTrigger], EntryState] = {
     (E.RESTING, G.RETURN): E.WAITING,
     (E.DIALLING, G.REST): E.RESTING,
     (E.WAITING, G.REST): E.RESTING,
+    (E.TALKING, G.TRANSFER): E.WAITING,
 }
 """Every legal move of a place; leaving the ACD (outcome) is not a state but removal."""
 del E, G
@@ -80,7 +94,7 @@ def transition_table() -> str:
     return "\n".join(rows)
 
 
-BucketKey = tuple[str, tuple[str, ...], int]
+BucketKey = tuple[str, tuple[str, ...], int, int]  # queue, required skills, priority, band
 
 
 class Entry:
@@ -90,6 +104,7 @@ class Entry:
         "agent_id",
         "answered_at",
         "attempts",
+        "band",
         "base_priority",
         "callback_offered",
         "caller",
@@ -102,6 +117,7 @@ class Entry:
         "max_wait_due",
         "missed_call",
         "offered_at",
+        "order",
         "origin_call",
         "overflow_due",
         "priority",
@@ -113,6 +129,7 @@ class Entry:
         "skills",
         "state",
         "tags",
+        "transfers",
         "visited",
     )
 
@@ -158,19 +175,28 @@ class Entry:
         self.missed_call = False  # a callback the ACD made for an abandoned caller
         self.promised_by: float | None = None  # the callback time the caller was promised
         self.dial_lapsed = False  # the dial guard gave up the last dial: late results settle
+        # transfers by agents (see the module docstring)
+        self.band = NORMAL_BAND
+        self.order = seq
+        self.transfers = 0
 
     @property
-    def rank(self) -> tuple[int, int]:
-        return (-self.priority, self.seq)
+    def rank(self) -> tuple[int, int, int]:
+        return (-self.priority, self.band, self.order)
+
+    def rank_as_transferred(self, order: int) -> None:
+        """Wait in the transferred band, at `order` (taken when the transfer is made)."""
+        self.band = TRANSFERRED_BAND
+        self.order = order
 
 
 class WaitingIndex:
     """The waiting entries of every queue, indexed for positions and for routing."""
 
     def __init__(self) -> None:
-        self._by_queue: dict[str, Any] = {}  # queue → SortedList[(−prio, seq, id)]
-        self._buckets: dict[BucketKey, Any] = {}  # bucket → SortedList[(seq, id)]
-        self._where: dict[str, tuple[BucketKey, tuple[int, int, str]]] = {}
+        self._by_queue: dict[str, Any] = {}  # queue → SortedList[(−prio, band, order, id)]
+        self._buckets: dict[BucketKey, Any] = {}  # bucket → SortedList[(order, id)]
+        self._where: dict[str, tuple[BucketKey, tuple[int, int, int, str]]] = {}
         self._callbacks: dict[str, int] = {}  # queue → callback requests waiting there
 
     def __len__(self) -> int:
@@ -182,10 +208,12 @@ class WaitingIndex:
     def add(self, entry: Entry, required: tuple[str, ...]) -> None:
         if entry.id in self._where:
             raise ValueError(f"{entry.id} is already waiting")
-        bucket: BucketKey = (entry.queue, required, entry.priority)
-        rank = (-entry.priority, entry.seq, entry.id)
+        # A bucket holds one band: inside it the head is still the longest waiting (the
+        # most widened) entry, since a transferred call's wait restarts at its transfer.
+        bucket: BucketKey = (entry.queue, required, entry.priority, entry.band)
+        rank = (*entry.rank, entry.id)
         self._by_queue.setdefault(entry.queue, SortedList()).add(rank)
-        self._buckets.setdefault(bucket, SortedList()).add((entry.seq, entry.id))
+        self._buckets.setdefault(bucket, SortedList()).add((entry.order, entry.id))
         self._where[entry.id] = (bucket, rank)
         if entry.kind is EntryKind.CALLBACK:
             self._callbacks[entry.queue] = self._callbacks.get(entry.queue, 0) + 1
@@ -196,7 +224,7 @@ class WaitingIndex:
             self._callbacks[bucket[0]] -= 1
         self._by_queue[bucket[0]].remove(rank)
         lst = self._buckets[bucket]
-        lst.remove((entry.seq, entry.id))
+        lst.remove((rank[2], entry.id))  # the order it was added with
         if not lst:
             del self._buckets[bucket]  # seats scan bucket heads: keep only live buckets
 
@@ -218,7 +246,7 @@ class WaitingIndex:
 
     def in_queue(self, queue: str) -> Iterator[str]:
         """Ids in rank order."""
-        for _, _, entry_id in self._by_queue.get(queue, ()):
+        for *_, entry_id in self._by_queue.get(queue, ()):
             yield entry_id
 
     def clear(self) -> None:

@@ -47,19 +47,26 @@ from hotline.runtime.clock import VirtualClock
 from hotline.simulation.callbacks import CallbackLedger
 from hotline.simulation.scenario import Answer, Logins, Scenario
 from hotline.vocabulary.commands import (
+    AddParty,
     Announce,
     Bridge,
     CollectDigits,
     Command,
     DialCitizen,
+    DropSupervisor,
     Enqueue,
     Hangup,
+    HoldCitizen,
     HoldWithMusic,
+    JoinSupervisor,
+    LeaveToParty,
     NotifyReserve,
     Play,
     Recognize,
     Record,
+    ReleaseAgent,
     RequestCallback,
+    ResumeCitizen,
     RingSeat,
     SetVariable,
     StopRinging,
@@ -115,6 +122,8 @@ class _Citizen:
     play_pending: bool = False  # a PlaybackFinished is owed unless a question follows
     in_ivr: bool = True  # until the IVR hands the call on (queue, callback, transfer)
     done: bool = False
+    talk: int = 0  # bumped when a conversation is handed on: its end is someone else's
+    rewait_from: float | None = None  # handed on by an agent: patience counts from here
 
 
 @dataclass(slots=True)
@@ -345,6 +354,16 @@ class Simulation:
             StopRinging: self._do_stop_ringing,
             Bridge: self._do_bridge,
             DialCitizen: self._do_dial,
+            # Live-call buttons pressed on a real desk while simulated citizens call in:
+            # a simulated citizen waits out a hold, and departments and supervisors have
+            # no simulated phones, so only the agent leaving the citizen changes anything.
+            HoldCitizen: _ignore,
+            ResumeCitizen: _ignore,
+            AddParty: _ignore,
+            JoinSupervisor: _ignore,
+            DropSupervisor: _ignore,
+            LeaveToParty: self._do_leave_to_party,
+            ReleaseAgent: self._do_release_agent,
         }
 
     # --- the loop ---------------------------------------------------------------------
@@ -636,8 +655,8 @@ class Simulation:
             citizen.queued_at = self.now
         citizen.token += 1
         if citizen.patience < math.inf:
-            self._at(citizen.queued_at + citizen.patience, self._abandon,
-                     (citizen, citizen.token))
+            since = citizen.queued_at if citizen.rewait_from is None else citizen.rewait_from
+            self._at(since + citizen.patience, self._abandon, (citizen, citizen.token))
 
     def _do_announce(self, command: Announce) -> None:
         """A queue announcement; one that offers a callback key may be taken up."""
@@ -719,25 +738,49 @@ class Simulation:
 
     def _do_bridge(self, command: Bridge) -> None:
         citizen = self._citizens.get(command.call_id)
+        talk = 0
         if citizen is not None:
             citizen.waiting = False
             citizen.talking = True
             citizen.token += 1  # no abandonment now
+            citizen.talk += 1
+            talk = citizen.talk
         self._talks += 1
-        self._at(self.now + self._talk(), self._talk_over, (command.call_id, command.agent_id))
+        self._at(self.now + self._talk(), self._talk_over,
+                 (command.call_id, command.agent_id, talk))
 
-    def _talk_over(self, arg: tuple[str, str]) -> None:
-        call_id, agent_id = arg
+    def _talk_over(self, arg: tuple[str, str, int]) -> None:
+        call_id, agent_id, talk = arg
         self._talks -= 1
-        citizen = self._citizens.pop(call_id, None)
+        citizen = self._citizens.get(call_id)
+        if citizen is not None and citizen.talk != talk:
+            return  # the agent handed the citizen on before this conversation would end
+        self._citizens.pop(call_id, None)
         if citizen is not None:
             citizen.done = True
         self._gone.append(call_id)
         self._feed(CallEnded(call_id, self.now))
+        self._agent_wraps_up(agent_id)
+
+    def _agent_wraps_up(self, agent_id: str) -> None:
         agent = self._agents.get(agent_id)
         if self._wrap_up is not None and agent is not None:
             agent.wrap_token += 1
             self._at(self.now + self._wrap_up(), self._wrap_up_done, (agent, agent.wrap_token))
+
+    def _do_release_agent(self, command: ReleaseAgent) -> None:
+        """A transfer: the agent's conversation is over, the citizen waits again (the
+        `HoldWithMusic` that follows), with patience counted from now."""
+        citizen = self._citizens.get(command.call_id)
+        if citizen is not None:
+            citizen.talking = False
+            citizen.talk += 1
+            citizen.rewait_from = self.now
+        self._agent_wraps_up(command.agent_id)
+
+    def _do_leave_to_party(self, command: LeaveToParty) -> None:
+        # The citizen goes on with the department until the conversation's own end.
+        self._agent_wraps_up(command.agent_id)
 
     def _wrap_up_done(self, arg: tuple[_AgentSim, int]) -> None:
         agent, token = arg

@@ -195,6 +195,17 @@ class DialCitizen:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseAgent:
+    """A transfer: drop the agent's leg; the citizen stays on the line, out of the
+    conversation, and waits again (the `HoldWithMusic` that follows, then a new
+    `RingSeat` / `Bridge` with another agent)."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyReserve:
     """Ask the notifier to call in reserve agents (e.g. on a switch to emergency)."""
 
@@ -208,6 +219,7 @@ AcdCommand = (
     | RingSeat
     | StopRinging
     | Bridge
+    | ReleaseAgent
     | DialCitizen
     | NotifyReserve
     | StartTimer

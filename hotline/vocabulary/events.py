@@ -254,7 +254,9 @@ class AgentResumes:
 
 @dataclass(frozen=True, slots=True)
 class AgentTransfers:
-    """The agent hands the call to another queue (keeping its record) or another agent."""
+    """The agent hands the citizen to another queue or to a named, ready colleague; the
+    call keeps its id and record (`hotline.queue.acd.Acd.transfer_call`). The outcome is
+    `CallTransferred`, or `TransferRefused` with the reason when it cannot be made."""
 
     call_id: str
     agent_id: str

@@ -28,6 +28,15 @@ Outcome rule (what statistics count)
   on the ring and the ACD's ring guard gave it up.
 * ``CallCompleted`` follows a ``CallAnswered`` (or a ``CallbackCompleted``) when the
   conversation ends, carrying the talk time.
+* An agent who hands the citizen on inside the centre (to a queue or a named agent)
+  gives ``CallTransferred``, then that agent's ``CallCompleted`` (their conversation is
+  over; their wrap-up follows). The call's queue outcome was decided at its first answer,
+  so what happens after a transfer is told by the transfer facts, never by a second
+  outcome: ``TransferAnswered`` (the next agent answered), ``TransferAbandoned`` (the
+  citizen hung up while waiting again) or ``TransferExited`` (the target queue let them
+  out); a ring the named agent does not take is ``RingNoAnswer`` as for any ring. The
+  next conversation ends with its own ``CallCompleted``. A transfer the centre cannot
+  make is ``TransferRefused`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -342,6 +351,72 @@ class EventIgnored:
     at: float
 
 
+# --- Transfers inside the centre (`Acd.transfer_call`) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """Not an outcome: ``from_agent`` handed the citizen on to ``queue`` or ``to_agent``.
+
+    The first agent's conversation ends with it (its ``CallCompleted`` follows).
+    """
+
+    call_id: str
+    from_agent: str
+    at: float
+    queue: str = ""  # exactly one of queue / to_agent
+    to_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRefused:
+    """A transfer the centre did not make: nothing changed, the citizen is where they were
+    (with ``agent_id``, unless that agent no longer had the call: ``not-on-call``)."""
+
+    call_id: str
+    agent_id: str
+    reason: str  # a `hotline.vocabulary.queueing.TransferRefusal` value
+    at: float
+    queue: str = ""
+    to_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferAnswered:
+    """Not an outcome: the transferred citizen reached ``agent_id``.
+
+    ``waited_s`` runs from the transfer; ``queue`` is the queue it waited in.
+    """
+
+    call_id: str
+    queue: str
+    agent_id: str
+    waited_s: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferAbandoned:
+    """Not an outcome: the transferred citizen hung up while waiting (or ringing) again."""
+
+    call_id: str
+    queue: str
+    waited_s: float  # since the transfer
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferExited:
+    """Not an outcome: the queue let the transferred citizen out (to record or callback)."""
+
+    call_id: str
+    queue: str
+    waited_s: float  # since the transfer
+    action: str  # "record" | "callback"
+    at: float
+    reason: str = ""  # "max-wait" | "caller-choice"
+
+
 AcdFact = (
     CallQueued
     | CallAnswered
@@ -363,6 +438,11 @@ AcdFact = (
     | CallbackDeclined
     | CallbackOverdue
     | EventIgnored
+    | CallTransferred
+    | TransferRefused
+    | TransferAnswered
+    | TransferAbandoned
+    | TransferExited
 )
 """Everything the ACD may emit as a fact."""
 

@@ -81,3 +81,20 @@ class ServiceTarget:
 
     def __str__(self) -> str:
         return f"{self.answered_pct:g}/{self.within_s:g}"
+
+
+class TransferRefusal(StrEnum):
+    """Why an agent's transfer of a live call was refused (`TransferRefused.reason`).
+
+    A refused transfer changes nothing: the citizen stays with the agent, who can tell
+    them, try another target or take a message.
+    """
+
+    NOT_ON_CALL = "not-on-call"  # the agent is not (or no longer) talking on that call
+    CALLBACK_CALL = "callback-call"  # a callback conversation is not a queued call
+    THREE_WAY_ACTIVE = "three-way-active"  # a department is still on the line
+    QUEUE_FULL = "queue-full"  # the target queue is at its `max_length`
+    NOBODY_STAFFED = "nobody-staffed"  # nobody who could serve the target queue is in
+    AGENT_LOGGED_OUT = "agent-logged-out"
+    AGENT_PAUSED = "agent-paused"
+    AGENT_BUSY = "agent-busy"  # ringing, on a call or in wrap-up

@@ -25,7 +25,9 @@ class CallStage(StrEnum):
     RINGING = "ringing"  # a seat is rung for it
     TALKING = "talking"  # bridged with an agent
     RECORDING = "recording"  # the queue let the caller out to leave a message
-    TRANSFERRING = "transferring"  # sent elsewhere; only a failure brings it back
+    # Sent out of the centre by the flow (only a failure brings it back to the IVR), or,
+    # for an instant, handed on by an agent (to a queue or another agent).
+    TRANSFERRING = "transferring"
     ENDED = "ended"
 
 
@@ -37,6 +39,6 @@ class CallOutcome(StrEnum):
     ABANDONED_IN_QUEUE = "abandoned-in-queue"  # short abandons are told apart by wait
     MESSAGE = "message"  # a message was left (it becomes a work order)
     CALLBACK = "callback"  # a callback request took the call's place
-    TRANSFERRED = "transferred"
+    TRANSFERRED = "transferred"  # sent out of the centre; a transfer inside it ends otherwise
     SELF_SERVICE = "self-service"  # the IVR answered and said goodbye
     REFUSED = "refused"  # unknown or disabled line, or a queue that would not take it

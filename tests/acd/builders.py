@@ -7,11 +7,22 @@ from collections.abc import Mapping, Sequence
 from hotline.agents.directory import Agent, SeatDef
 from hotline.agents.rosters import Roster
 from hotline.agents.seats import SeatView
-from hotline.queue.acd import Acd
+from hotline.queue.acd import Acd, AcdOutput
 from hotline.queue.rules import QueueRules
 from hotline.testing.acd_harness import AcdHarness
 from hotline.vocabulary.commands import Enqueue
 from hotline.vocabulary.events import AgentLoggedIn, AgentReady
+
+
+class Harness(AcdHarness):
+    """The test kit's harness, plus the agent desk's transfer button."""
+
+    def transfer(
+        self, call_id: str, from_agent: str, *, queue: str | None = None,
+        to_agent: str | None = None,
+    ) -> AcdOutput:
+        return self._take(self.acd.transfer_call(
+            call_id, from_agent, queue=queue, to_agent=to_agent, at=self.now))
 
 
 def agent(agent_id: str, team: str = "a", **skills: int) -> Agent:
@@ -29,12 +40,12 @@ def centre(
     modes: Mapping[str, Sequence[QueueRules]] | None = None,
     rosters: Mapping[str, Roster] | None = None,
     n_seats: int | None = None,
-) -> AcdHarness:
+) -> Harness:
     by_mode = {"normal": {q.name: q for q in queues}}
     for mode, rules in (modes or {}).items():
         by_mode[mode] = {q.name: q for q in rules}
     acd = Acd(by_mode, agents, seats(n_seats or max(len(agents), 1) + 2), rosters, tz="UTC")
-    return AcdHarness(acd)
+    return Harness(acd)
 
 
 def login_ready(h: AcdHarness, *agent_ids: str) -> None:

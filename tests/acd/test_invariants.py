@@ -1,4 +1,10 @@
-"""Hypothesis stateful tests: queue and seat invariants under random event sequences."""
+"""Hypothesis stateful tests: queue and seat invariants under random event sequences.
+
+Agents' transfers (to a queue, to a named agent, by the wrong agent, of a callback
+conversation) are part of the random stream: no caller is lost or served twice, no
+agent is offered two calls, each transfer settles once, and the order within a
+priority (transferred calls first, then first come first served) holds at every ring.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from acd.builders import seat_of
+from acd.builders import Harness, seat_of
 from hotline.agents.directory import Agent
 from hotline.queue.acd import NO_REPORT, Acd, AcdOutput
 from hotline.queue.rules import CallbackRule, ExpansionStep, OverflowRule, QueueRules
 from hotline.queue.waiting import EntryState
-from hotline.testing.acd_harness import AcdHarness
 from hotline.vocabulary.commands import Announce, DialCitizen, Enqueue, RingSeat, StopRinging
 from hotline.vocabulary.errors import AcdError
 from hotline.vocabulary.events import (
@@ -39,11 +44,17 @@ from hotline.vocabulary.facts import (
     CallbackCompleted,
     CallbackGaveUp,
     CallbackRequested,
+    CallCompleted,
     CallExited,
     CallQueued,
+    CallTransferred,
     EventIgnored,
     RingNoAnswer,
     SeatStateChanged,
+    TransferAbandoned,
+    TransferAnswered,
+    TransferExited,
+    TransferRefused,
 )
 from hotline.vocabulary.queueing import CallbackOrder, ExitAction
 from hotline.vocabulary.states import SeatState
@@ -79,17 +90,32 @@ def _rules(mode: str) -> dict[str, QueueRules]:
     return {"general": general, "tax": tax}
 
 
-class CheckedHarness(AcdHarness):
-    """Checks FIFO/priority at every single step, timers included."""
+class CheckedHarness(Harness):
+    """Checks priority, band and FIFO at every single step, timers included."""
 
-    def __init__(self, acd: Acd, order: dict[str, int]) -> None:
+    def __init__(self, acd: Acd, order: dict[str, tuple[int, int]]) -> None:
         super().__init__(acd)
-        self.order = order
+        self.order = order  # id → (band, order): transferred calls (band 0) first
+        self.named: str | None = None  # the call a transfer to a named agent rings now
+
+    def transfer(
+        self, call_id: str, from_agent: str, *, queue: str | None = None,
+        to_agent: str | None = None,
+    ) -> AcdOutput:
+        self.named = call_id if to_agent else None
+        try:
+            return super().transfer(call_id, from_agent, queue=queue, to_agent=to_agent)
+        finally:
+            self.named = None
 
     def _take(self, out: AcdOutput) -> AcdOutput:
         super()._take(out)
         for fact in out.facts:
-            if isinstance(fact, SeatStateChanged) and fact.new is SeatState.RINGING:
+            # A named agent is rung for the transferred call whoever else waits.
+            if (
+                isinstance(fact, SeatStateChanged) and fact.new is SeatState.RINGING
+                and fact.reason != self.named
+            ):
                 self._check_best(fact.reason)
         return out
 
@@ -111,7 +137,8 @@ class AcdMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         rules = {"normal": _rules("normal"), "emergency": _rules("emergency")}
-        self.order: dict[str, int] = {}
+        self.order: dict[str, tuple[int, int]] = {}
+        self.transfers = 0
         acd = Acd(rules, AGENTS, {f"s{i}": f"PJSIP/{i}" for i in range(6)}, tz="UTC")
         self.h = CheckedHarness(acd, self.order)
         self.n = 0
@@ -171,8 +198,8 @@ class AcdMachine(RuleBasedStateMachine):
     def arrive(self, queue: str, priority: int, tags: list[str], caller: str) -> None:
         self.n += 1
         call_id = f"c{self.n}"
-        self.order[call_id] = self.n
-        self.order[call_id + ".cb"] = self.n  # a callback keeps the caller's place
+        self.order[call_id] = (1, self.n)
+        self.order[call_id + ".cb"] = (1, self.n)  # a callback keeps the caller's place
         self.callers[call_id] = caller
         out = self.h.enqueue(Enqueue(call_id, queue, priority, (), tuple(tags)), caller=caller)
         self._track(out)
@@ -310,6 +337,60 @@ class AcdMachine(RuleBasedStateMachine):
         )
         self._try(event)
 
+    @rule(data=st.data(),
+          to=st.sampled_from(["general", "tax", "a0", "a1", "a2", "a3", "ready", "ready"]),
+          wrong_agent=st.booleans())
+    def transfer(self, data: st.DataObject, to: str, wrong_agent: bool) -> None:
+        """An agent hands the citizen on (or presses the button on a call not theirs)."""
+        talking = sorted(
+            (v.agent_id, v.call_id) for v in self.h.acd.seats()
+            if v.state is SeatState.ON_CALL and v.call_id is not None
+        )
+        if not talking:
+            return
+        agent, call_id = data.draw(st.sampled_from(talking))
+        if wrong_agent:
+            agent = data.draw(st.sampled_from([a.id for a in AGENTS]))
+        if to == "ready":  # a colleague who is free now: the case the button is for
+            if not self._seats(SeatState.READY):
+                self._bring_in_someone(data)
+            ready = self._seats(SeatState.READY)
+            to = data.draw(st.sampled_from(ready)) if ready else "a0"
+        queue = to if to in ("general", "tax") else None
+        to_agent = None if queue else to
+        before = self._snapshot()
+        try:
+            out = self.h.transfer(call_id, agent, queue=queue, to_agent=to_agent)
+        except AcdError:
+            event("transfer malformed")
+            assert self._snapshot() == before
+            return
+        refused = [f for f in out.facts if isinstance(f, TransferRefused)]
+        if refused:
+            event(f"transfer refused: {refused[0].reason}")
+            assert len(out.facts) == 1 and out.commands == () and self._snapshot() == before
+            return
+        event(f"transferred to {'a queue' if queue else 'an agent'}")
+        assert isinstance(out.facts[0], CallTransferred)
+        self.transfers += 1
+        self.order[call_id] = (0, self.transfers)
+        self.order[call_id + ".cb"] = (0, self.transfers)
+        self._track(out)
+
+    def _bring_in_someone(self, data: st.DataObject) -> None:
+        """A colleague logs in and gets ready (taking a waiting caller, if any)."""
+        seats = {v.agent_id: v.seat_id for v in self.h.acd.seats()}
+        out = [a.id for a in AGENTS if a.id not in seats]
+        free = [f"s{i}" for i in range(6) if f"s{i}" not in seats.values()]
+        if out and free:
+            agent = data.draw(st.sampled_from(out))
+            self._try(AgentLoggedIn(agent, free[0], self.h.now))
+            self._try(AgentReady(agent, self.h.now))
+
+    @rule(data=st.data())
+    def transfer_again(self, data: st.DataObject) -> None:
+        self.transfer(data, data.draw(st.sampled_from(["general", "tax", "ready"])), False)
+
     @rule(mode=st.sampled_from(["normal", "emergency"]), timed=st.booleans())
     def switch(self, mode: str, timed: bool) -> None:
         until = self.h.now + 300 if timed else None
@@ -365,6 +446,25 @@ class AcdMachine(RuleBasedStateMachine):
                     assert outcomes[fact.call_id] == 1, fact
                 elif outcomes[fact.call_id]:
                     assert answered[fact.call_id] == 1, fact
+        # Each transfer settles once (answered, abandoned or let out), the latest only
+        # once the call has moved on; every conversation ends with one `CallCompleted`.
+        facts = self.h.facts
+        handed = Counter(f.call_id for f in facts if isinstance(f, CallTransferred))
+        settled = Counter(
+            f.call_id for f in facts
+            if isinstance(f, TransferAnswered | TransferAbandoned | TransferExited)
+        )
+        talks = Counter(
+            f.call_id for f in facts if isinstance(f, CallAnswered | TransferAnswered)
+        )
+        done = Counter(f.call_id for f in facts if isinstance(f, CallCompleted))
+        talking = {v.call_id for v in self.h.acd.seats() if v.state is SeatState.ON_CALL}
+        for call_id, n in handed.items():
+            assert settled[call_id] in (n - 1, n), call_id
+            if not self.h.acd.knows(call_id):
+                assert settled[call_id] == n, call_id
+        for call_id, n in talks.items():
+            assert done[call_id] == n - (1 if call_id in talking else 0), call_id
         ended = Counter(
             f.request_id for f in self.h.facts
             if isinstance(f, CallbackCompleted | CallbackGaveUp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,23 +75,32 @@ def _entry(n: int, priority: int) -> Entry:
     return Entry(f"c{n}", EntryKind.CALL, "12345", "", "q", (), (), priority, priority, n, n)
 
 
-@given(st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=60))
-def test_waiting_index_positions_match_a_sorted_list(ops: list[tuple[int, bool]]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 3), st.booleans(), st.booleans()), min_size=1,
+                max_size=60))
+def test_waiting_index_positions_match_a_sorted_list(
+    ops: list[tuple[int, bool, bool]],
+) -> None:
     index = WaitingIndex()
     live: dict[str, Entry] = {}
-    for n, (priority, remove) in enumerate(ops):
+    for n, (priority, remove, transferred) in enumerate(ops):
         if remove and live:
             victim = live.pop(sorted(live)[n % len(live)])
             index.remove(victim)
         else:
             entry = _entry(n, priority)
+            if transferred:
+                entry.rank_as_transferred(1000 + n)  # handed on by an agent, in that order
             live[entry.id] = entry
             index.add(entry, ())
     expected = sorted(live.values(), key=lambda e: e.rank)
     assert [index.position(e) for e in expected] == list(range(1, len(expected) + 1))
     assert list(index.in_queue("q")) == [e.id for e in expected]
+    # Within a priority, every transferred call comes before every other one.
+    for before, after in itertools.pairwise(expected):
+        if before.priority == after.priority:
+            assert before.band <= after.band
     heads = dict(index.heads())
-    for (_, _, priority), head in heads.items():
-        same = [e for e in live.values() if e.priority == priority]
-        assert head == min(same, key=lambda e: e.seq).id
+    for (_, _, priority, band), head in heads.items():
+        same = [e for e in live.values() if e.priority == priority and e.band == band]
+        assert head == min(same, key=lambda e: e.order).id
     assert len(index) == len(live)

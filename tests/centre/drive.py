@@ -12,11 +12,18 @@ from hypothesis import strategies as st
 
 from hotline.centre.kernel import CentreKernel
 from hotline.vocabulary.errors import AcdError, KernelError
-from hotline.vocabulary.events import TimerFired
+from hotline.vocabulary.events import (
+    AgentLoggedIn,
+    AgentReady,
+    CallArrived,
+    SeatAnswered,
+    SpeechRecognized,
+    TimerFired,
+)
 from hotline.vocabulary.facts import CallFinished, CallStarted
-from hotline.vocabulary.states import SeatState
+from hotline.vocabulary.states import CallStage, SeatState
 
-from .pbx import RandomPbx
+from .pbx import AGENTS, RandomPbx
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=TZ).timestamp()  # a Tuesday morning
@@ -69,6 +76,25 @@ class Drive:
         self.pbx.after(event)
         self.pbx.take(commands)
         return commands
+
+
+def talking_calls(drive: Drive, n: int) -> None:
+    """Start from `n` citizens talking with agents and one more agent ready, so that the
+    random steps that follow are often an agent's transfer (and its races)."""
+    pbx = drive.pbx
+    for agent, seat in AGENTS[: n + 1]:
+        drive.feed(AgentLoggedIn(agent, seat, pbx.now))
+        drive.feed(AgentReady(agent, pbx.now))
+    for _ in range(n):
+        call_id = f"c{pbx.next_call}"
+        pbx.now += 1.0
+        drive.feed(CallArrived(call_id, "12345", f"1390000000{pbx.next_call}", pbx.now))
+        pbx.now += 1.0
+        drive.feed(SpeechRecognized(call_id, "人工", 0.9, pbx.now))  # "a person, please"
+        agent = next(a for (a, c) in pbx.rings if c == call_id)
+        pbx.now += 1.0
+        drive.feed(SeatAnswered(agent, call_id, pbx.now))
+        assert drive.kernel.stage(call_id) is CallStage.TALKING
 
 
 def fingerprint(kernel: CentreKernel, names: tuple[str, ...]) -> tuple[Any, ...]:

@@ -4,8 +4,10 @@ It keeps only what a driver knows (the commands it was given) and, at each step,
 every event a real PBX could send next, including the races real telephony produces: a
 hang-up while a seat rings, an answer reported after the caller hung up or after the
 ring was stopped, a second hang-up, keys after a hang-up, a late timer, an agent logging
-out or pausing while ringing or talking, a mode switch mid-ring, and event times a few
-milliseconds older than the previous one. Hypothesis draws which one happens.
+out or pausing while ringing or talking, a mode switch mid-ring, an agent transferring
+the citizen to a queue or a colleague (or pressing the button as the call ends), and
+event times a few milliseconds older than the previous one. Hypothesis draws which one
+happens.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hotline.vocabulary.commands import (
     Play,
     Recognize,
     Record,
+    ReleaseAgent,
     RequestCallback,
     RingSeat,
     StartTimer,
@@ -34,6 +37,7 @@ from hotline.vocabulary.events import (
     AgentLoggedOut,
     AgentPaused,
     AgentReady,
+    AgentTransfers,
     CallArrived,
     CallbackAnswered,
     CallbackFailed,
@@ -55,6 +59,7 @@ LINES = ("12345", "12345-8", "12350", "962110", "99999")
 AGENTS = (("1001", "s01"), ("1002", "s02"), ("1003", "s03"), ("1101", "s04"))
 WORDS = ("投诉", "企业", "疫情", "咨询", "人工", "")
 DIGITS = ("0", "1", "2", "3", "9", "#", "12")
+TRANSFER_QUEUES = ("general", "complaints", "safety", "english")
 
 
 @dataclass
@@ -101,6 +106,8 @@ class RandomPbx:
             elif kind is Bridge:
                 self.talking[command.call_id] = command.agent_id
                 self.rings.pop((command.agent_id, command.call_id), None)
+            elif kind is ReleaseAgent:
+                self.talking.pop(command.call_id, None)  # the citizen waits on, with music
             elif kind is DialCitizen:
                 self.dials.add(command.request_id)
             elif kind is Enqueue or kind is RequestCallback:
@@ -149,6 +156,16 @@ class RandomPbx:
         for call, agent in sorted(self.talking.items()):
             out.append(("talk ends", lambda at, c=call: CallEnded(c, at)))
             out.append(("agent logs out mid-talk", lambda at, a=agent: AgentLoggedOut(a, at)))
+            for queue in TRANSFER_QUEUES:
+                out.append((f"transfer to {queue}", lambda at, c=call, a=agent, q=queue:
+                            AgentTransfers(c, a, at, queue=q)))
+            for other, _seat in AGENTS:  # the agent themself, a colleague ready or not
+                out.append(("transfer to an agent", lambda at, c=call, a=agent, o=other:
+                            AgentTransfers(c, a, at, to_agent=o)))
+        for call in sorted(self.gone)[-1:]:
+            # The button pressed as the call ended (the desk had not heard yet).
+            out.append(("late transfer", lambda at, c=call: AgentTransfers(
+                c, "1001", at, queue="general")))
         for request in sorted(self.dials):
             out.append(("citizen answers", lambda at, r=request: CallbackAnswered(r, at)))
             out.append(("citizen busy", lambda at, r=request: CallbackFailed(r, at, "busy")))

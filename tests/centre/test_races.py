@@ -16,7 +16,7 @@ from hotline.config.loader import Centre
 from hotline.projections.stats import LiveStats
 from hotline.vocabulary import codec
 
-from .drive import T0, TZ, Drive, check_invariants
+from .drive import T0, TZ, Drive, check_invariants, talking_calls
 from .pbx import RandomPbx
 
 SETTINGS = settings(
@@ -30,6 +30,9 @@ def test_the_centre_absorbs_driver_races(centre: Centre, data: st.DataObject) ->
     live = LiveStats(timezone=TZ)
     kernel = build_kernel(centre, observers=[live.apply])
     drive = Drive(kernel, RandomPbx(T0), tuple(centre.config.queues))
+    if data.draw(st.booleans(), label="citizens talking first"):
+        talking_calls(drive, 2)  # so that agents' transfers and their races come often
+        check_invariants(drive)
     for _ in range(data.draw(st.integers(20, 120), label="steps")):
         drive.step(data)
         check_invariants(drive)

@@ -1,9 +1,10 @@
 """Restore: a kernel rebuilt from the fact log answers every later event as the original.
 
-Hypothesis drives a kernel with the random PBX, then rebuilds a second kernel from the
-first one's record alone (`hotline.centre.restore.replay`), the record having travelled
-as JSON lines, and feeds both the same later events: the commands, the facts and the
-refusals must be identical, step by step.
+Hypothesis drives a kernel with the random PBX (agents' transfers included), then
+rebuilds a second kernel from the first one's record alone
+(`hotline.centre.restore.replay`), the record having travelled as JSON lines, and feeds
+both the same later events: the commands, the facts and the refusals must be identical,
+step by step.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hotline.vocabulary.errors import AcdError, KernelError
 from hotline.vocabulary.events import AgentLoggedIn, CallArrived, DigitsReceived
 from hotline.vocabulary.states import CallStage
 
-from .drive import T0, Drive
+from .drive import T0, Drive, talking_calls
 from .pbx import RandomPbx
 
 
@@ -39,6 +40,8 @@ def test_a_kernel_rebuilt_from_its_facts_answers_like_the_original(
     centre: Centre, data: st.DataObject
 ) -> None:
     drive = Drive(build_kernel(centre), RandomPbx(T0), tuple(centre.config.queues))
+    if data.draw(st.booleans(), label="citizens talking first"):
+        talking_calls(drive, 2)  # agents' transfers (and their races) come early and often
     for _ in range(data.draw(st.integers(0, 80), label="before")):
         drive.step(data)
     log = [codec.loads(codec.dumps(record)) for record in drive.records]
