@@ -27,8 +27,8 @@ Prints `name: value` lines:
   handoffs / app_queue_handoffs            how many hand-offs were measured
   handoff_{teardown,delivery,kernel,ring}_p50_ms / _p99_ms   ours, split: Asterisk's
       Local teardown (;2 Hangup -> the ;1 leg's ChannelDestroyed), websocket delivery to
-      the driver, driver + runtime + kernel until RingSeat is executed, and the create +
-      dial REST calls until Asterisk's DialBegin
+      the driver, driver + runtime + kernel until RingSeat is executed, and the one-step
+      originate (one REST call) until Asterisk's DialBegin
 
 Asterisk's dialplan must have the `bench-agents` and `bench-callers` contexts and a
 `bench` queue (see tests/live/README or the live-test notes). Without a reachable
@@ -188,7 +188,7 @@ def handoffs(
 def breakdown(timeline: Timeline, start: float, end: float) -> dict[str, list[float]]:
     """Ours, per hand-off: Asterisk's Local teardown (;2 Hangup -> ChannelDestroyed of
     the ;1 leg), event delivery (-> the driver has it), runtime + kernel (-> RingSeat
-    executed) and ringing (-> DialBegin: the create and dial REST calls)."""
+    executed) and ringing (-> DialBegin: the one-step originate's REST call)."""
     parts: dict[str, list[float]] = {"teardown": [], "delivery": [], "kernel": [], "ring": []}
     for agent, frees in timeline.freed.items():
         for freed in frees:

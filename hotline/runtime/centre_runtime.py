@@ -155,6 +155,11 @@ class DriverLink:
         for endpoint in endpoints:
             self._runtime.router.claim_endpoint(self.name, endpoint)
 
+    def claim_call(self, call_id: str) -> None:
+        """This driver now carries the call (a call handed over from another driver):
+        its commands are routed here from now on."""
+        self._runtime.router.claim_call(self.name, call_id)
+
     def release(self, call_id: str) -> None:
         """The call's channel is gone: forget that this driver owns it."""
         self._runtime.router.release_call(call_id)

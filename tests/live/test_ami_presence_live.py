@@ -74,7 +74,10 @@ async def test_softphone_registers_and_unregisters(
         phone = await sipp("register.xml", port=5075, service="pjseat1", tmp=tmp_path)
         sipps.append(phone)
         assert await phone.wait(15) == 0
-        await _until(lambda: (s := tracker.get("PJSIP/pjseat1")) is not None and s.registered)
+        # PeerStatus (Reachable) and ContactStatus come in the same millisecond, in that
+        # order (fact 18): wait for both, the contact is only known from the second.
+        await _until(lambda: (s := tracker.get("PJSIP/pjseat1")) is not None and s.registered
+                     and s.contact is not None)
         now = tracker.get("PJSIP/pjseat1")
         assert now is not None and now.contact is not None and "5075" in now.contact
         assert any(c.endpoint == "PJSIP/pjseat1" and c.registered for c in changes)

@@ -23,6 +23,11 @@ class AriConfig:
     password: str = field(default="", repr=False)
     request_timeout: float = 5.0
     connect_timeout: float = 5.0
+    # REST connections, all kept alive: a burst of calls then reuses them instead of
+    # opening (and closing) one per request, which overflows Asterisk's small listen
+    # backlog (a lost SYN costs 1 s, then 3 s). Asterisk's http.conf `sessionlimit`
+    # (100 by default) counts them and the event websocket: stay well below it.
+    max_connections: int = 50
     # A dead socket (no TCP reset, e.g. a frozen host) is noticed by a missed pong.
     ping_interval: float = 10.0
     ping_timeout: float = 5.0

@@ -18,16 +18,27 @@ order on the call's own lane (a task that exists only while requests are pending
 `execute` returns at once and a slow call never delays another. Every resource gets a
 client-generated id (`AriClient` retries a lost answer with the same id).
 
+A call that ran its IVR under FastAGI comes in with ``StasisStart.args == ["handoff",
+<call id>]`` (`hotline.telephony.agi.handoff`): no `CallArrived` is posted (the kernel
+knows the call); in one synchronous block the driver claims the call in the runtime's
+router and takes the ticket from the `HandOffs` it shares with the FastAGI driver, then
+executes, in order, what the kernel asked for meanwhile. Until then every command for a
+call with an open ticket goes to `HandOffs.defer`, not to the wire. A hand-off whose
+ticket is gone (the caller hung up in between and the FastAGI side reported it) is hung
+up: the kernel has closed that call.
+
 Facts of the wire the translation relies on (``../shared/asterisk/README.md``):
 a dialplan channel gets no ChannelDestroyed (1), our own DELETE is a soft hang-up request
-(2); agent legs are created then dialled, and their outcome comes from ChannelDestroyed
-(cause 19 timeout, 17 busy) since no final Dial event comes (9); an unregistered or
-unknown endpoint is a synchronous 500 (10); a playback of an unknown scheme never
-finishes, so every `Play` has its own timeout (5); a channel `play` stops MOH for good,
-so MOH is started again after each announcement (7); externalMedia channels join a
-bridge only after their own StasisStart (4); nothing is replayed after a reconnect, so
-the driver reconciles with `GET /channels` (13); `startup_time` changing means every
-channel is gone (16).
+(2); agent and supervisor legs are one-step originates: the phone rings with the POST,
+the leg is answered and ready to bridge when its StasisStart comes (11), and an
+unanswered or busy leg's outcome comes from ChannelDestroyed (cause 19 timeout, 17 busy;
+9, 11); an unregistered or unknown endpoint is a synchronous 500 (10); a playback of an
+unknown scheme never finishes, so every `Play` has its own timeout (5); a channel `play`
+stops MOH for good, so MOH is started again after each announcement (7); snoop and
+externalMedia channels join a bridge only after their own StasisStart (before it, 422;
+4); a snoop whose channel hangs up only leaves its bridge and Stasis (12); nothing is
+replayed after a reconnect, so the driver reconciles with `GET /channels` (13);
+`startup_time` changing means every channel is gone (16).
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from enum import Enum
 from typing import Any, ClassVar, Protocol
 
 from hotline.runtime.clock import TimerClock, TimerHandle
+from hotline.telephony.agi.handoff import HandOff, HandOffs, parse_stasis_args
 from hotline.telephony.ari.collect import Collected, DigitCollection
 from hotline.telephony.ari.events import (
     ApplicationReplaced,
@@ -51,8 +63,6 @@ from hotline.telephony.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
-    ChannelStateChange,
-    Dial,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -87,6 +97,7 @@ from hotline.vocabulary.commands import (
     Prompt,
     Recognize,
     Record,
+    ReleaseAgent,
     RequestCallback,
     ResumeCitizen,
     RingSeat,
@@ -121,6 +132,8 @@ class LinkPort(Protocol):
     def offer(self, event: ev.Event) -> bool: ...
 
     def claim_endpoint(self, endpoint: str) -> None: ...
+
+    def claim_call(self, call_id: str) -> None: ...
 
     def release(self, call_id: str) -> None: ...
 
@@ -279,6 +292,7 @@ class _Call:
     parties: dict[str, _Leg] = field(default_factory=dict)
     supervisors: dict[str, _Supervisor] = field(default_factory=dict)
     media: _Media | None = None
+    adopt_rings: bool = False  # restored while ringing, its leg not found yet
 
 
 @dataclass(slots=True)
@@ -290,6 +304,8 @@ class DriverStats:
     reconciled: int = 0  # calls or legs settled by a reconcile
     reconnects: int = 0
     unknown_channels: int = 0
+    handoffs: int = 0  # calls taken over from FastAGI
+    handoffs_lost: int = 0  # hand-offs that arrived after their ticket was given up
 
 
 class AriDriver:
@@ -303,12 +319,14 @@ class AriDriver:
         clock: TimerClock,
         speech: SpeechPort | None = None,
         media: MediaPort | None = None,
+        handoffs: HandOffs | None = None,
     ) -> None:
         self.client = client
         self.settings = settings or AriDriverSettings()
         self.clock = clock
         self.speech = speech
         self.media = media
+        self.handoffs = handoffs  # shared with the FastAGI driver (calls handed over)
         self.stats = DriverStats()
         self._prefix = self.settings.server + ":"
         self._link: LinkPort | None = None
@@ -437,6 +455,9 @@ class AriDriver:
         if self._stopped:
             log.error("ARI driver stopped (application taken over): %r not executed", command)
             return
+        handoffs = self.handoffs
+        if handoffs is not None and handoffs.defer(command):
+            return  # the call is on its way from FastAGI: executed when it arrives
         handler = self._commands.get(type(command))
         if handler is None:
             if type(command) in _NOT_ON_THE_WIRE:
@@ -693,23 +714,41 @@ class AriDriver:
             self._hang_up_leg(call, old)
         call.ringing[command.agent_id] = leg
         self._by_channel[leg.channel_id] = leg
-        variables = {"CALLERID(num)": call.caller, "CALLERID(name)": call.caller_name}
-        timeout = max(1, math.ceil(command.timeout_s))
+        self._originate_leg(call, leg, (_AGENT_ARG, call.call_id, command.agent_id),
+                            max(1, math.ceil(command.timeout_s)),
+                            _caller_id(call.caller, call.caller_name))
+
+    def _originate_leg(self, call: _Call, leg: _Leg, app_args: tuple[str, ...], timeout: int,
+                       caller_id: str | None) -> None:
+        """Ring a seat's (or a supervisor's) phone with one `POST /channels` into the app.
+
+        Why not `POST /channels/create` + `dial`: that is two round-trips before the
+        phone rings, and `dial` is only valid once the leg's StasisStart (state Down) has
+        arrived (fact 9): dialled at once it answers 409 under load. The one-step
+        originate rings with the first request, which is what the hand-off from a freed
+        agent to the next caller waits for. Its events (fact 11): Dial and
+        ChannelStateChange first, then StasisStart in state Up when the phone answered,
+        so the StasisStart is the answer and the leg can be bridged at once (a channel
+        not in Stasis would be 422); busy ends with ChannelDestroyed 17/486, no answer
+        with ChannelDestroyed 19/480 and no StasisStart; an unregistered or unknown
+        endpoint is a 500 at once (fact 10).
+        """
 
         async def ring() -> None:
+            if leg.stopped:
+                # Stopped before its turn on the lane (a hand-off replaying a ring and its
+                # stop): never ring it; the DELETE queued behind finds nothing.
+                leg.gone = True
+                self._by_channel.pop(leg.channel_id, None)
+                return
             try:
-                await self.client.create_channel(
-                    command.endpoint, channel_id=leg.channel_id,
-                    app_args=(_AGENT_ARG, call.call_id, command.agent_id),
-                    variables=variables,
+                await self.client.originate(
+                    leg.endpoint, channel_id=leg.channel_id, app_args=app_args,
+                    timeout=timeout, caller_id=caller_id,
                 )
             except AriError as exc:
-                # Unregistered and unknown endpoints both fail at once with 500 (fact 10).
                 self._leg_failed(leg, "unreachable" if exc.status == 500 else "failed")
                 raise
-            if leg.stopped:
-                return
-            await self.client.dial(leg.channel_id, timeout=timeout)
 
         self._queue(call, ring)
 
@@ -723,12 +762,15 @@ class AriDriver:
         call = self._calls.get(command.call_id)
         if call is None:
             return
+        call.adopt_rings = False  # the kernel gave up the ring we could not see
         leg = call.ringing.pop(command.agent_id, None)
         if leg is not None:
             self._hang_up_leg(call, leg)
         self._forget(call)
 
     def _hang_up_leg(self, call: _Call, leg: _Leg) -> None:
+        if leg.stopped:
+            return  # asked for already
         leg.stopped = True
         if leg.gone:
             return
@@ -893,11 +935,42 @@ class AriDriver:
 
         self._queue(call, dial)
 
+    def _do_release_agent(self, command: ReleaseAgent) -> None:
+        """A transfer: the agent's leg goes and the citizen leaves the conversation's
+        bridge, alone in the application again, so the music and the next agent's ring
+        that the kernel sends next work on a plain channel (a new bridge at `Bridge`)."""
+        call = self._call(command.call_id)
+        if call is None:
+            return
+        leg = call.agent
+        if leg is None or leg.who != command.agent_id:
+            log.warning("ReleaseAgent for %s: agent %s is not on it", call.call_id,
+                        command.agent_id)
+            return
+        call.agent = None
+        call.talking = False
+        call.held = False
+        self._hang_up_leg(call, leg)  # stopped: its ChannelDestroyed reports nothing
+        bridge_id, call.bridge_id = call.bridge_id, None
+        if bridge_id is not None:
+            channel = call.channel_id
+
+            async def leave() -> None:
+                with contextlib.suppress(AriError):  # gone with the citizen already
+                    await self.client.remove_channel(bridge_id, [channel])
+                with contextlib.suppress(AriError):
+                    await self.client.destroy_bridge(bridge_id)
+
+            self._queue(call, leave)
+
     def _do_leave_to_party(self, command: LeaveToParty) -> None:
         call = self._call(command.call_id)
         if call is None or call.agent is None:
             return
         leg, call.agent = call.agent, None
+        # The centre's part is over (the kernel ended the talk); the citizen's line and
+        # the bridge stay with the department until one of them hangs up.
+        call.ended = True
         self._hang_up_leg(call, leg)
 
     def _do_join_supervisor(self, command: JoinSupervisor) -> None:
@@ -913,19 +986,8 @@ class AriDriver:
         supervisor = _Supervisor(leg, command.mode, snoop)
         call.supervisors[command.supervisor_id] = supervisor
         self._by_channel[leg.channel_id] = leg
-
-        async def ring() -> None:
-            try:
-                await self.client.create_channel(
-                    command.endpoint, channel_id=leg.channel_id,
-                    app_args=(_SUPERVISOR_ARG, call.call_id, command.supervisor_id),
-                )
-            except AriError:
-                self._leg_failed(leg, "unreachable")
-                raise
-            await self.client.dial(leg.channel_id, timeout=30)
-
-        self._queue(call, ring)
+        self._originate_leg(call, leg, (_SUPERVISOR_ARG, call.call_id, command.supervisor_id),
+                            30, None)
 
     def _supervisor_answered(self, call: _Call, supervisor: _Supervisor) -> None:
         agent = call.agent
@@ -989,6 +1051,7 @@ class AriDriver:
         Recognize: _do_recognize,
         Record: _do_record,
         HoldWithMusic: _do_hold,
+        ReleaseAgent: _do_release_agent,
         Announce: _do_announce,
         RingSeat: _do_ring,
         StopRinging: _do_stop_ringing,
@@ -1021,9 +1084,13 @@ class AriDriver:
             return
         if known is not None:
             return  # a citizen we already know (restored)
+        handed_over = parse_stasis_args(event.args)
+        if handed_over is not None:
+            self._take_hand_off(handed_over, channel)
+            return
         if event.args and event.args[0] in (_AGENT_ARG, _PARTY_ARG, _CALLBACK_ARG,
                                             _SUPERVISOR_ARG):
-            self.stats.unknown_channels += 1  # a leg of ours from before a restart
+            self._unknown_leg(event.args, channel)  # a leg of ours from before a restart
             return
         if event.args and event.args[0] == _SEAT_ARG:
             log.info("a seat dialled the centre (%s): no feature codes here", channel.name)
@@ -1038,9 +1105,58 @@ class AriDriver:
         self._by_channel[channel.id] = call
         self._post(ev.CallArrived(call_id, line, caller, self._now()))
 
+    def _unknown_leg(self, args: tuple[str, ...], channel: Channel) -> None:
+        """A leg we rang before our own restart answers now. A ringing one-step leg is
+        not in Stasis, so `restore` could not find it (its dialplan is not ours yet): a
+        restored ringing call adopts its agent's leg here; any other leg is answered for
+        nothing and is hung up rather than left in silence."""
+        self.stats.unknown_channels += 1
+        call = self._calls.get(args[1]) if len(args) >= 3 and args[0] == _AGENT_ARG else None
+        if call is not None and call.adopt_rings and not call.ended and not call.ringing:
+            call.adopt_rings = False
+            leg = _Leg(_LegKind.AGENT, channel.id, call.call_id, args[2], in_stasis=True)
+            call.ringing[leg.who] = leg
+            self._by_channel[channel.id] = leg
+            self._leg_up(channel.id)
+            return
+        log.warning("leg %s (%s) from before a restart answered; hanging up", channel.id,
+                    ",".join(args))
+        self._hang_up_orphan_channel(channel.id)
+
+    def _take_hand_off(self, call_id: str, channel: Channel) -> None:
+        """A call from the FastAGI IVR entered Stasis (no CallArrived: the kernel knows
+        it). Claim, take and replay in one synchronous block, so no command of the call
+        can slip between the ticket and the claim."""
+        handoffs = self.handoffs
+        handed: HandOff | None = None
+        if (handoffs is not None and call_id not in self._calls
+                and handoffs.is_pending(call_id)):
+            if self._link is not None:
+                self._link.claim_call(call_id)
+            handed = handoffs.take(call_id)
+        if handed is None:
+            # Given up already (the FastAGI side reported the caller gone), unknown, or
+            # taken twice: the kernel has no waiting caller here; do not leave one in
+            # silence, and do not start the IVR again.
+            self.stats.handoffs_lost += 1
+            log.warning("hand-off of %s on %s has no open ticket; hanging up", call_id,
+                        channel.name)
+            self._hang_up_orphan_channel(channel.id)
+            return
+        self.stats.handoffs += 1
+        ticket = handed.ticket
+        call = _Call(call_id, channel.id, ticket.caller, channel.caller.name,
+                     answered=channel.state is ChannelState.UP)
+        self._calls[call_id] = call
+        self._by_channel[channel.id] = call
+        for command in handed.commands:
+            self.execute(command)
+
     def _leg_in_stasis(self, leg: _Leg, channel: Channel) -> None:
         kind = leg.kind
-        if kind is _LegKind.CALLBACK:
+        if kind in (_LegKind.AGENT, _LegKind.SUPERVISOR):
+            self._leg_up(leg.channel_id)  # one-step originate: in Stasis = answered (11)
+        elif kind is _LegKind.CALLBACK:
             # One-step originate: StasisStart comes when the citizen answered (fact 11).
             leg.answered = True
             leg.reported = True
@@ -1053,7 +1169,9 @@ class AriDriver:
         elif kind is _LegKind.PARTY:
             leg.answered = True
             talking = self._calls.get(leg.call_id)
-            if talking is None or talking.ended or talking.bridge_id is None:
+            # Joins while the citizen's line and bridge are up, also after the agent
+            # left the citizen with the department (the call is over for the kernel).
+            if talking is None or talking.bridge_id is None:
                 self._hang_up_orphan(leg)
                 return
             self._join(talking, talking.bridge_id, [leg.channel_id])
@@ -1066,21 +1184,14 @@ class AriDriver:
 
     def _hang_up_orphan(self, leg: _Leg) -> None:
         leg.stopped = True
-        channel = leg.channel_id
+        self._hang_up_orphan_channel(leg.channel_id)
 
+    def _hang_up_orphan_channel(self, channel: str) -> None:
         async def hang_up() -> None:
             with contextlib.suppress(AriError):
                 await self.client.hangup(channel)
 
         self._spawn(hang_up())
-
-    def _on_dial(self, event: Dial) -> None:
-        if event.dialstatus == "ANSWER":
-            self._leg_up(event.peer.id)
-
-    def _on_state_change(self, event: ChannelStateChange) -> None:
-        if event.channel.state is ChannelState.UP:
-            self._leg_up(event.channel.id)
 
     def _leg_up(self, channel_id: str) -> None:
         leg = self._by_channel.get(channel_id)
@@ -1203,6 +1314,9 @@ class AriDriver:
     def _citizen_gone(self, call: _Call) -> None:
         self._by_channel.pop(call.channel_id, None)
         if call.ended:
+            # Over for the kernel already; a department left with the citizen (three-way
+            # after the agent left) goes with them.
+            self._tear_down(call)
             self._forget(call)
             return
         call.ended = True
@@ -1247,6 +1361,7 @@ class AriDriver:
             self._hang_up_leg(call, party)
         if call.bridge_id is not None:
             self._destroy_bridge(call, call.bridge_id)
+            call.bridge_id = None
         # Ringing legs are the kernel's: its StopRinging follows the hang-up.
 
     def _leg_gone(self, leg: _Leg, cause: int | None) -> None:
@@ -1291,8 +1406,9 @@ class AriDriver:
         elif kind is _LegKind.SUPERVISOR and call is not None:
             supervisor = call.supervisors.pop(leg.who, None)
             if supervisor is not None:
+                ours = leg.stopped  # dropping marks the leg stopped: decide before
                 self._drop_supervisor(call, supervisor)
-                if not call.ended and not leg.stopped:
+                if not call.ended and not ours:
                     self._post(ev.SupervisorLeaves(call.call_id, leg.who, at))
 
     def _do_hangup_after_party(self, call: _Call) -> None:
@@ -1342,8 +1458,6 @@ class AriDriver:
         ChannelDtmfReceived: _on_dtmf,
         ChannelHangupRequest: _on_hangup_request,
         ChannelDestroyed: _on_destroyed,
-        ChannelStateChange: _on_state_change,
-        Dial: _on_dial,
         PlaybackFinished: _on_playback_finished,
         RecordingFinished: _on_recording_finished,
         RecordingFailed: _on_recording_failed,
@@ -1396,11 +1510,12 @@ class AriDriver:
                 else:
                     self._leg_gone(found, 16)
                 settled += 1
-            elif channel.state is ChannelState.UP and not found.answered:
-                if found.kind is _LegKind.CALLBACK:
-                    self._leg_in_stasis(found, channel)
-                else:
-                    self._leg_up(found.channel_id)
+            elif (channel.state is ChannelState.UP and not found.in_stasis
+                  and channel.dialplan.app_name == "Stasis"):
+                # Answered and in the app while no events came (a one-step leg is Up
+                # a moment before its StasisStart: only then can it be bridged).
+                found.in_stasis = True
+                self._leg_in_stasis(found, channel)
                 settled += 1
         for call in list(self._calls.values()):
             if call.ended or call.play is None:
@@ -1487,6 +1602,7 @@ class AriDriver:
                 self._adopt_bridge(call, bridge_of.get(call_id), channels)
             elif stage is CallStage.RINGING:
                 self._adopt_ringing(call, channels)
+                call.adopt_rings = not call.ringing  # still ringing: it may answer later
             elif stage is CallStage.IVR:
                 self._post(ev.NoInput(call_id, at))
         return restored
@@ -1529,6 +1645,15 @@ def live_call_ids(records: Iterable[Any]) -> list[str]:
         elif isinstance(record, CallFinished):
             live.pop(record.call_id, None)
     return list(live)
+
+
+def _caller_id(number: str, name: str) -> str | None:
+    """The citizen as the seat's phone shows them: `"name" <number>` (UTF-8 travels
+    unescaped, fact 19); quotes and angle brackets in a name would break the form."""
+    if not number:
+        return None
+    clean = re.sub(r'["<>]', "", name).strip()
+    return f'"{clean}" <{number}>' if clean else number
 
 
 def _safe(call_id: str) -> str:

@@ -9,6 +9,14 @@ events shaped like the traces in `../shared/asterisk/traces/ari`. With `spec` (t
 swagger files) every request is validated; violations are answered 400 and collected
 in `violations` so a test can assert the client spoke proper ARI.
 
+Agent rings follow the `agentring` phase: the one-step originate sends Dial and
+ChannelStateChange before StasisStart (state Up), busy ends with a Dial BUSY, no answer
+with only ChannelDestroyed (fact 11); `POST /channels/create` gives StasisStart (state
+Down) before `dial` (fact 9). `stasis_delay` holds back the StasisStart of the channels
+the app makes with `create`, `snoop` and `externalMedia`, as a loaded Asterisk does: a
+`dial` sent before it answers 409 `Channel not in Stasis application`, an `addChannel`
+422.
+
     async with FakeAsterisk(spec=AriSpec.load(docs)) as fake:
         config = AriConfig(base_url=fake.base_url, app="hotline-test", ...)
         channel_id = fake.caller_enters(number="5551234")
@@ -78,6 +86,7 @@ class _Channel:
     state: str
     origin: Origin
     caller: tuple[str, str] = ("", "")
+    connected: tuple[str, str] = ("", "")
     dialplan: tuple[str, str, int, str, str] = ("default", "s", 1, "", "")
     protocol_id: str = ""
     created: str = ""
@@ -85,6 +94,7 @@ class _Channel:
     bridge: str | None = None
     moh: bool = False
     endpoint: str | None = None
+    snooped: str | None = None  # a snoop channel: the id of the channel it spies on
     args: tuple[str, ...] = ()
     variables: dict[str, str] = field(default_factory=dict)
     playbacks: list[str] = field(default_factory=list)  # current first, then queued
@@ -93,13 +103,14 @@ class _Channel:
     def json(self) -> dict[str, Any]:
         context, exten, priority, app_name, app_data = self.dialplan
         name, number = self.caller
+        connected_name, connected_number = self.connected
         return {
             "id": self.id,
             "name": self.name,
             "state": self.state,
             "protocol_id": self.protocol_id,
             "caller": {"name": name, "number": number},
-            "connected": {"name": "", "number": ""},
+            "connected": {"name": connected_name, "number": connected_number},
             "accountcode": "",
             "dialplan": {
                 "context": context,
@@ -221,6 +232,7 @@ class FakeAsterisk:
         time_scale: float = 0.01,
         playback_seconds: float = 0.02,
         asterisk_id: str = "02:fc:00:00:00:01",
+        stasis_delay: float = 0.0,
     ) -> None:
         self.app = app
         self.username = username
@@ -229,6 +241,7 @@ class FakeAsterisk:
         self.time_scale = time_scale
         self.playback_seconds = playback_seconds
         self.asterisk_id = asterisk_id
+        self.stasis_delay = stasis_delay  # seconds (real, not scaled)
         self.missing_sounds: set[str] = set()
         self.violations: list[str] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -323,12 +336,19 @@ class FakeAsterisk:
         context: str = "stasis-test",
         exten: str = "s",
         protocol_id: str | None = None,
+        channel_id: str | None = None,
+        state: str = "Ring",
     ) -> str:
-        """A PJSIP caller reaches `Stasis(app,args)` in the dialplan: StasisStart."""
+        """A PJSIP caller reaches `Stasis(app,args)` in the dialplan: StasisStart.
+
+        `channel_id` names the channel (its uniqueid, e.g. the one a FastAGI session
+        reported before handing the call over); `state` is "Up" for a channel that was
+        answered before (by the dialplan or an AGI script)."""
         channel = self._new_channel(
             f"PJSIP/{endpoint}",
             Origin.DIALPLAN,
-            state="Ring",
+            state=state,
+            channel_id=channel_id,
             caller=(name, number),
             dialplan=(context, exten, 2, "Stasis", ",".join((self.app, *args))),
         )
@@ -350,6 +370,21 @@ class FakeAsterisk:
     def add_endpoint(self, resource: str, outcome: RingOutcome = RingOutcome.ANSWER) -> None:
         """Register an agent phone `PJSIP/<resource>` with what it does when dialled."""
         self.endpoints[resource] = outcome
+
+    def pick_up(self, channel_id: str) -> None:
+        """A ringing agent phone is answered now (whatever its endpoint would do)."""
+        channel = self.channels[channel_id]
+        for timer in channel.timers:
+            timer.cancel()
+        channel.timers.clear()
+        one_step = channel.origin is Origin.ORIGINATE
+        dialstring = (channel.endpoint or "").partition("/")[2]
+
+        def dial(status: str) -> None:
+            self._emit("Dial", dialstatus=status, forward="",
+                       dialstring=dialstring if one_step else "", peer=channel.json())
+
+        self._answered(channel, one_step, dial)
 
     def drop_websocket(self) -> None:
         """The network drops the active event socket (no close frame)."""
@@ -436,12 +471,23 @@ class FakeAsterisk:
         return channel
 
     def _enter_stasis(self, channel: _Channel) -> None:
+        if self.channels.get(channel.id) is not channel:
+            return  # hung up before it got there
         if self._active is None:
             # Fact 13: no websocket, the app is inactive; Asterisk hangs the call up.
             self._drop_channel(channel)
             return
         channel.in_stasis = True
         self._emit("StasisStart", args=list(channel.args), channel=channel.json())
+
+    def _enter_stasis_later(self, channel: _Channel) -> None:
+        """StasisStart of a channel the app made, after the REST answer (at once, or
+        `stasis_delay` later)."""
+        if self.stasis_delay > 0:
+            channel.timers.append(self._later(self.stasis_delay,
+                                              lambda: self._enter_stasis(channel)))
+        else:
+            asyncio.get_running_loop().call_soon(self._enter_stasis, channel)
 
     def _drop_channel(self, channel: _Channel) -> None:
         for timer in channel.timers:
@@ -477,6 +523,7 @@ class FakeAsterisk:
         soft: bool,
         destroy_cause: int,
         tech_cause: int | None = None,
+        destroy_tech_cause: int | None = None,
     ) -> None:
         if channel.id not in self.channels:
             return
@@ -497,17 +544,38 @@ class FakeAsterisk:
             self._emit("ChannelLeftBridge", bridge=bridge.json(), channel=channel.json())
             channel.bridge = None
         if channel.in_stasis:
-            channel.in_stasis = False
-            self._emit("StasisEnd", channel=channel.json())
+            self._stasis_end(channel)
         if channel.origin in (Origin.ORIGINATE, Origin.CREATE, Origin.MEDIA):
             destroyed: dict[str, Any] = {
                 "cause": destroy_cause,
                 "cause_txt": _CAUSE_TXT.get(destroy_cause, ""),
             }
-            if tech_cause is not None:
-                destroyed["tech_cause"] = tech_cause
+            if (destroy_tech_cause or tech_cause) is not None:
+                destroyed["tech_cause"] = destroy_tech_cause or tech_cause
             self._emit("ChannelDestroyed", **destroyed, channel=channel.json())
         self._drop_channel(channel)
+        for snoop in [c for c in self.channels.values() if c.snooped == channel.id]:
+            self._snooped_gone(snoop)
+
+    def _snooped_gone(self, snoop: _Channel) -> None:
+        """Fact 12: a snoop whose channel hangs up only leaves its bridge and Stasis."""
+        if snoop.bridge and snoop.bridge in self.bridges:
+            bridge = self.bridges[snoop.bridge]
+            with contextlib.suppress(ValueError):
+                bridge.channels.remove(snoop.id)
+            self._emit("ChannelLeftBridge", bridge=bridge.json(), channel=snoop.json())
+            snoop.bridge = None
+        if snoop.in_stasis:
+            self._stasis_end(snoop)
+        self._drop_channel(snoop)
+
+    def _stasis_end(self, channel: _Channel) -> None:
+        channel.in_stasis = False
+        self._emit("StasisEnd", channel=channel.json())
+        if channel.origin in (Origin.ORIGINATE, Origin.CREATE, Origin.MEDIA):
+            # A channel the app made leaves Stasis with STASISSTATUS set (agentring, media).
+            self._emit("ChannelVarset", variable="STASISSTATUS", value="SUCCESS",
+                       channel=channel.json())
 
     # -- playbacks ------------------------------------------------------------------
 
@@ -852,6 +920,7 @@ class FakeAsterisk:
             caller=_parse_caller_id(query.get("callerId", "")),
             dialplan=("default", "s", 1, "AppDial2", "(Outgoing Line)"),
         )
+        channel.connected = channel.caller
         channel.args = tuple(a for a in query.get("appArgs", "").split(",") if a)
         timeout = float(query.get("timeout", "30")) * self.time_scale
         dialstring = endpoint.partition("/")[2]
@@ -876,7 +945,10 @@ class FakeAsterisk:
         self._emit("ChannelDialplan", dialplan_app="Stasis",
                    dialplan_app_data=channel.dialplan[4], channel=channel.json())
         self._emit("ChannelVarset", variable="STASISSTATUS", value="", channel=channel.json())
-        self._enter_stasis(channel)
+        if self.stasis_delay > 0:
+            self._enter_stasis_later(channel)  # under load: `dial` before it is 409
+        else:
+            self._enter_stasis(channel)
         return 200, channel.json()
 
     def _dial(self, params: Mapping[str, str], query: Mapping[str, str], _: Any) -> Reply:
@@ -911,8 +983,7 @@ class FakeAsterisk:
         if outcome is RingOutcome.BUSY:
             self._emit("ChannelHangupRequest", cause=17, tech_cause=486, channel=channel.json())
             if channel.in_stasis:
-                channel.in_stasis = False
-                self._emit("StasisEnd", channel=channel.json())
+                self._stasis_end(channel)
             if one_step:
                 dial("BUSY")
             self._emit("ChannelDestroyed", cause=17, cause_txt="User busy", tech_cause=486,
@@ -945,7 +1016,8 @@ class FakeAsterisk:
                        tech_cause=480, channel=channel.json())
             self._drop_channel(channel)
             return
-        self._hangup(channel, cause=32, soft=True, destroy_cause=19, tech_cause=None)
+        # create+dial: our-DELETE-like request first, the 480 only on the destroy (fact 9)
+        self._hangup(channel, cause=32, soft=True, destroy_cause=19, destroy_tech_cause=480)
 
     def _delete_channel(self, params: Mapping[str, str], *_: Any) -> Reply:
         channel = self.channels.get(params["cid"])
@@ -1072,8 +1144,9 @@ class FakeAsterisk:
             return 400, {"message": "Direction must be specified for at least spy or whisper"}
         channel = self._new_channel(f"Snoop/{found.id}", Origin.SNOOP, state="Up",
                                     channel_id=sid)
+        channel.snooped = found.id
         channel.args = tuple(a for a in query.get("appArgs", "").split(",") if a)
-        asyncio.get_running_loop().call_soon(self._enter_stasis, channel)
+        self._enter_stasis_later(channel)
         return 200, channel.json()
 
     def _external_media(self, _: Any, query: Mapping[str, str], __: Any) -> Reply:
@@ -1085,7 +1158,9 @@ class FakeAsterisk:
         tech = "AudioSocket" if query.get("encapsulation") == "audiosocket" else "UnicastRTP"
         channel = self._new_channel(f"{tech}/{query['external_host']}", Origin.MEDIA,
                                     state="Up", channel_id=cid)
-        asyncio.get_running_loop().call_soon(self._enter_stasis, channel)
+        # An AudioSocket channel's StasisStart carries its `data` (the UUID) as args.
+        channel.args = (query["data"],) if query.get("data") else ()
+        self._enter_stasis_later(channel)
         return 200, channel.json()
 
     def _continue(self, params: Mapping[str, str], query: Mapping[str, str], _: Any) -> Reply:

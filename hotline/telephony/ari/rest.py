@@ -109,6 +109,8 @@ class AriClient:
             base_url=config.base_url.rstrip("/") + "/",
             auth=httpx.BasicAuth(config.username, config.password),
             timeout=httpx.Timeout(config.request_timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_connections=config.max_connections,
+                                max_keepalive_connections=config.max_connections),
             transport=transport,
             headers={"Accept": "application/json"},
         )

@@ -23,6 +23,7 @@ from hotline.config.loader import load_centre
 from hotline.projections.cdr import cdr_rows
 from hotline.runtime.centre_runtime import CentreRuntime, DriverLink
 from hotline.runtime.clock import VirtualClock
+from hotline.telephony.agi.handoff import HandOffs
 from hotline.telephony.ari import AriClient, AriConfig, AriEventStream
 from hotline.telephony.ari.driver import AriDriver, AriDriverSettings
 from hotline.telephony.ari.fake_asterisk import FakeAsterisk, RingOutcome
@@ -122,6 +123,7 @@ def driver_config(fake: FakeAsterisk) -> AriConfig:
 async def start_harness(
     fake: FakeAsterisk, client: AriClient, *, settings: AriDriverSettings | None = None,
     speech: FakeSpeech | None = None, kernel: Any = None, clock: VirtualClock | None = None,
+    handoffs: HandOffs | None = None, media: Any = None,
 ) -> Harness:
     centre = load_centre(CONFIG)
     clock = clock or VirtualClock(START)
@@ -129,7 +131,7 @@ async def start_harness(
     runtime = CentreRuntime(kernel, clock, queues=tuple(centre.config.queues))
     speech = speech or FakeSpeech()
     driver = AriDriver(client, settings or AriDriverSettings(server="ast1"), clock=clock,
-                       speech=speech)
+                       speech=speech, media=media, handoffs=handoffs)
     link = runtime.attach("ari-ast1", driver)
     link.claim_endpoints(["PJSIP/8001", "PJSIP/8002", "PJSIP/8003"])
     records: list[Any] = []
@@ -203,12 +205,14 @@ async def test_a_whole_call_from_greeting_to_cdr(h: Harness) -> None:
     # An agent gets ready: the seat is rung with the citizen's number and answers.
     await h.log_in("1001", "s01")
     await h.until(lambda: h.stage(cid) is CallStage.TALKING, "talking")
-    create = h.requests("POST", "/channels/create")[-1]
-    assert create[2]["endpoint"] == "PJSIP/8001"
-    assert h.requests("POST", f"/channels/{create[2]['channelId']}/dial")[0][2]["timeout"] == "15"
+    # One request rings the seat (one-step originate), with the citizen's name and number.
+    ring = h.requests("POST", "/ari/channels")[-1]
+    assert ring[2]["endpoint"] == "PJSIP/8001" and ring[2]["timeout"] == "15"
+    assert ring[2]["callerId"] == '"张三" <13800138000>'
+    assert not h.requests("POST", "/channels/create") and not h.requests("POST", "/dial")
     await h.until(lambda: any(len(b.channels) == 2 for b in fake.bridges.values()), "bridged")
     bridge = next(iter(fake.bridges.values()))
-    assert set(bridge.channels) == {cid, create[2]["channelId"]}
+    assert set(bridge.channels) == {cid, ring[2]["channelId"]}
     assert not fake.channels[cid].moh
 
     # Three-way with a department: the citizen stays on the line.

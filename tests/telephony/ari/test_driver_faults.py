@@ -178,8 +178,7 @@ async def _ringing(h: Harness) -> str:
     h.fake.time_scale = 1.0  # the phone rings its full 15 s (the hang-up comes first)
     cid = await waiting_caller(h)
     await h.log_in("1001", "s01")
-    await h.until(lambda: bool(h.requests("POST", "/channels/create")), "ringing")
-    await h.until(lambda: any(r[1].endswith("/dial") for r in h.fake.requests), "dialled")
+    await h.until(lambda: bool(h.requests("POST", "/ari/channels")), "ringing")
     return cid
 
 
@@ -217,6 +216,7 @@ class RecordingLink:
 
     def __init__(self) -> None:
         self.events: list[Any] = []
+        self.claimed: list[str] = []
 
     async def post(self, event: Any) -> None:
         self.events.append(event)
@@ -227,6 +227,9 @@ class RecordingLink:
 
     def claim_endpoint(self, endpoint: str) -> None:
         pass
+
+    def claim_call(self, call_id: str) -> None:
+        self.claimed.append(call_id)
 
     def release(self, call_id: str) -> None:
         pass
@@ -341,9 +344,10 @@ async def test_seat_ring_outcomes(bare: Bare, outcome: RingOutcome, cause: str) 
     await bare.until(lambda: bare.link.of(ev.SeatNoAnswer), "the ring's outcome")
     assert bare.link.of(ev.SeatNoAnswer) == [
         ev.SeatNoAnswer("1001", f"ast9:{cid}", START, cause)]
-    if outcome is not RingOutcome.UNREGISTERED:
-        create = next(r for r in bare.fake.requests if r[1].endswith("/channels/create"))
-        assert create[2]["endpoint"] == "PJSIP/8001"
+    ring = next(r for r in bare.fake.requests if r[1].endswith("/ari/channels"))
+    assert ring[2]["endpoint"] == "PJSIP/8001" and ring[2]["timeout"] == "1"
+    assert ring[2]["callerId"] == '"李四" <13800000000>'
+    assert ring[2]["appArgs"] == f"agent,ast9:{cid},1001"
 
 
 async def test_callback_dial_outcomes(bare: Bare) -> None:

@@ -22,6 +22,7 @@ from hotline.vocabulary.facts import (
     CitizenResumed,
     SupervisorJoined,
     SupervisorLeft,
+    TransferRefused,
 )
 from hotline.vocabulary.states import CallStage
 from tests.telephony.ari.test_driver import Harness, start_harness, stop_harness
@@ -82,14 +83,18 @@ async def test_supervisor_listens_through_a_snoop_then_leaves(
     assert h.stage(cid) is CallStage.TALKING
 
 
-async def test_transfer_waits_for_the_acd_and_agent_hang_up_ends_the_call(
+async def test_refused_transfer_keeps_the_call_and_agent_hang_up_ends_it(
     talking: tuple[Harness, str]
 ) -> None:
     h, cid = talking
     call_id = h.driver.call_id_of(cid)
+    requests = len(h.fake.requests)
+    # Nobody staffs the complaints queue: the refusal is a fact, the citizen stays.
     await h.post(AgentTransfers(call_id, "1001", h.clock.now(), queue="complaints"))
-    assert h.runtime.counters.rejected == {"AgentTransfers": 1}
+    assert [f.call_id for f in h.facts(TransferRefused)] == [call_id]
     assert h.stage(cid) is CallStage.TALKING
+    await h.driver.idle()
+    assert len(h.fake.requests) == requests  # nothing changed on the wire
     await h.post(AgentHangsUp(call_id, "1001", h.clock.now()))
     await h.until(lambda: not h.fake.channels, "every line cleared")
     assert h.stage(cid) is None
