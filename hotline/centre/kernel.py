@@ -376,6 +376,7 @@ class CentreKernel:
         at: float, detail: str = "",
     ) -> None:
         self._move(call_id, call, trigger, at)
+        self.live.call_finished(call_id, at)
         self._step.append(CallFinished(call_id, outcome, at, detail))
 
     def _stale(self, event: Any, subject: str, why: str) -> list[Command]:

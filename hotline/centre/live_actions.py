@@ -240,6 +240,14 @@ class LiveActions:
         self._record(AgentEndedCall(event.call_id, event.agent_id, event.at))
         return [*commands, Hangup(event.call_id, AGENT_HUNG_UP)]
 
+    def call_finished(self, call_id: str, at: float) -> None:
+        """The call is over however it ended (the citizen hung up, most often): whoever
+        still supervised it leaves on record; the driver clears their lines itself."""
+        live = self._calls.pop(call_id, None)
+        if live is not None:
+            for supervisor in sorted(live.supervisors):
+                self._record(SupervisorLeft(call_id, supervisor, "call-ended", at))
+
     def _end_talk(self, call_id: str, at: float) -> list[Command]:
         """The conversation is over for the centre: the ACD ends it (wrap-up follows)."""
         live = self._calls.pop(call_id, None)

@@ -244,3 +244,18 @@ def test_a_restored_kernel_holds_the_transferred_call_where_it_was(
     assert rebuilt.call_context("c1") == c.kernel.call_context("c1")
     view = rebuilt.acd.queue_view("general", c.now)
     assert [(w.id, w.transferred) for w in view.waiting] == [("c1", True)]
+
+
+def test_supervisors_leave_on_record_when_the_citizen_hangs_up(c: Centre1) -> None:
+    c.talking_with_1001()
+    c.feed(SupervisorJoins("c1", "sup1", "PJSIP/8100", "whisper", c.at(1)))
+    c.feed(SupervisorJoins("c1", "sup2", "PJSIP/8101", "listen", c.at(1)))
+    c.feed(CallEnded("c1", c.at(20)))  # the driver: the citizen's line went
+    left = [r for r in c.records if isinstance(r, SupervisorLeft)]
+    assert [(r.supervisor_id, r.reason, r.at) for r in left] == [
+        ("sup1", "call-ended", c.now), ("sup2", "call-ended", c.now)]
+    finished = next(i for i, r in enumerate(c.records) if isinstance(r, CallFinished))
+    assert all(c.records.index(r) < finished for r in left)  # before the call's end
+    # Nothing is kept for the call: a late supervisor button is refused, not remembered.
+    with pytest.raises(KernelError):
+        c.kernel.handle(SupervisorJoins("c1", "sup1", "PJSIP/8100", "listen", c.at(1)))
