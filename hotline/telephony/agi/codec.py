@@ -49,8 +49,8 @@ MAX_ENV_LINES = 512
 
 _ENV_KEY = re.compile(r"agi_[a-z0-9_]+")
 _ARG_KEY = re.compile(r"agi_arg_([1-9][0-9]*)")
-_ATTRIBUTES = re.compile(r"(?: [a-z][a-z0-9_]*=[^ ()]*)*")
 _CODE = re.compile(r"([1-9][0-9]{2})([ -])(.*)", re.DOTALL)
+_RESULT = re.compile(r"result=([^ ]*)(?: \((.*)\))?((?: [a-z][a-z0-9_]*=[^ ()]*)*)", re.DOTALL)
 
 
 class NeedData(enum.Enum):
@@ -265,34 +265,32 @@ class _State(enum.Enum):
     ERROR = "error"
 
 
-def _decode(line: bytes) -> str:
-    # Asterisk passes caller names and variable values through as bytes; a non-UTF-8
-    # caller name must not cost the call.
-    return line.decode("utf-8", errors="replace")
+# The parser reads its state several times per line; a member looked up through the
+# enum class costs a descriptor call each time, a module constant does not.
+_ENVIRONMENT = _State.ENVIRONMENT
+_REPLIES = _State.REPLIES
+_USAGE = _State.USAGE
+_CLOSED = _State.CLOSED
+_ERROR = _State.ERROR
 
 
 def parse_result(text: str) -> Result:
-    """Parse the part after `200 `: `result=...` with optional value and attributes."""
-    if not text.startswith("result="):
-        raise AgiProtocolError(f"200 reply without result=: {text!r}")
-    rest = text[len("result=") :]
-    token, space, rest = rest.partition(" ")
-    rest = space + rest
-    value: str | None = None
-    if rest.startswith(" ("):
-        # The value may hold parentheses and spaces; attributes never hold ")", so
-        # the value ends at the last ")".
-        close = rest.rfind(")")
-        if close < 2:
-            raise AgiProtocolError(f"unterminated (value) in {text!r}")
-        value = rest[2:close]
-        rest = rest[close + 1 :]
-    if _ATTRIBUTES.fullmatch(rest) is None:
+    """Parse the part after `200 `: `result=...` with optional value and attributes.
+
+    The value may hold parentheses and spaces; attributes never hold `)`, so the value
+    ends at the last `)` (the greedy group)."""
+    match = _RESULT.fullmatch(text)
+    if match is None:
+        if not text.startswith("result="):
+            raise AgiProtocolError(f"200 reply without result=: {text!r}")
         raise AgiProtocolError(f"unexpected text after result: {text!r}")
+    token, value, rest = match.groups()
+    if not rest:
+        return Result(token, value)
     attributes = tuple(
-        (key, val) for key, _, val in (pair.partition("=") for pair in rest.split(" ")[1:])
+        (key, val) for key, _, val in (pair.partition("=") for pair in rest[1:].split(" "))
     )
-    return Result(result=token, value=value, attributes=attributes)
+    return Result(token, value, attributes)
 
 
 @dataclass(slots=True)
@@ -308,7 +306,7 @@ class AgiConnection:
     _buffer: bytearray = field(default_factory=bytearray)
     _scan_from: int = 0
     _eof: bool = False
-    _state: _State = _State.ENVIRONMENT
+    _state: _State = _ENVIRONMENT
     _env_pairs: list[tuple[str, str]] = field(default_factory=list)
     _usage_first: str = ""
     _usage_lines: list[str] = field(default_factory=list)
@@ -322,7 +320,7 @@ class AgiConnection:
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the socket; `b""` means the peer closed it."""
-        if self._state is _State.ERROR:
+        if self._state is _ERROR:
             raise AgiProtocolError("connection already failed")
         if self._eof:
             if data:
@@ -337,72 +335,77 @@ class AgiConnection:
         """The next complete event, or `NEED_DATA`. `ConnectionClosed` is final."""
         if self._events:
             return self._events.popleft()
-        if self._state is _State.ERROR:
+        if self._state is _ERROR:
             raise AgiProtocolError("connection already failed")
-        if self._state is _State.CLOSED:
+        if self._state is _CLOSED:
             return ConnectionClosed()
+        if not self._buffer and not self._eof:
+            return NEED_DATA  # the usual end of a read: every line consumed
         try:
             while not self._events:
                 line = self._next_line()
                 if line is None:
                     break
-                self._handle_line(line)
+                state = self._state
+                if state is _REPLIES:
+                    self._reply_line(line)
+                elif state is _ENVIRONMENT:
+                    self._environment_line(line)
+                else:
+                    self._usage_line(line)
         except AgiProtocolError:
-            self._state = _State.ERROR
+            self._state = _ERROR
             raise
         if self._events:
             return self._events.popleft()
         if self._eof:
             if self._buffer:
-                self._state = _State.ERROR
+                self._state = _ERROR
                 raise AgiProtocolError("connection closed in the middle of a line")
-            if self._state is _State.USAGE:
-                self._state = _State.ERROR
+            if self._state is _USAGE:
+                self._state = _ERROR
                 raise AgiProtocolError("connection closed inside a 520 usage block")
-            self._state = _State.CLOSED
+            self._state = _CLOSED
             return ConnectionClosed()
         return NEED_DATA
 
     def send(self, command: bytes) -> bytes:
         """Account for one command line (already serialised and checked by
         `hotline.telephony.agi.commands`) and return the bytes to write."""
-        if self._state in (_State.CLOSED, _State.ERROR):
+        if self._state in (_CLOSED, _ERROR):
             raise AgiProtocolError("cannot send on a closed or failed connection")
         if not command.endswith(b"\n") or command.count(b"\n") != 1:
             raise AgiProtocolError("a command is exactly one line ending in \\n")
         self._outstanding += 1
         return command
 
-    def _next_line(self) -> bytes | None:
-        end = self._buffer.find(b"\n", self._scan_from)
+    def _next_line(self) -> str | None:
+        """The next complete line, without its `\n` (or `\r\n`), as text."""
+        buffer = self._buffer
+        end = buffer.find(b"\n", self._scan_from)
         if end < 0:
-            self._scan_from = len(self._buffer)
-            if len(self._buffer) > self.max_line_bytes:
+            self._scan_from = len(buffer)
+            if len(buffer) > self.max_line_bytes:
                 raise AgiProtocolError(f"line longer than {self.max_line_bytes} bytes")
             return None
         if end > self.max_line_bytes:
             raise AgiProtocolError(f"line longer than {self.max_line_bytes} bytes")
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
+        raw = buffer[:end]
+        del buffer[: end + 1]
         self._scan_from = 0
-        return line[:-1] if line.endswith(b"\r") else line
-
-    def _handle_line(self, raw: bytes) -> None:
-        if b"\x00" in raw:
+        if raw.find(0) >= 0:
             raise AgiProtocolError("NUL byte in a line")
-        line = _decode(raw)
-        if self._state is _State.ENVIRONMENT:
-            self._environment_line(line)
-        elif self._state is _State.USAGE:
-            self._usage_line(line)
-        else:
-            self._reply_line(line)
+        if raw.endswith(b"\r"):
+            del raw[-1]
+        # Asterisk passes caller names and variable values through as bytes; a non-UTF-8
+        # caller name must not cost the call.
+        return raw.decode("utf-8", errors="replace")
 
     def _environment_line(self, line: str) -> None:
         if line == "":
             self._events.append(AgiEnvironment.from_pairs(self._env_pairs))
             self._env_pairs = []
-            self._state = _State.REPLIES
+            self._state = _REPLIES
             return
         if line == "HANGUP":
             # The caller can go before the block is even finished.
@@ -416,6 +419,14 @@ class AgiConnection:
         self._env_pairs.append((key[len("agi_") :], value.removeprefix(" ")))
 
     def _reply_line(self, line: str) -> None:
+        if line.startswith("200 "):
+            # The common reply first, without the general pattern.
+            if self._outstanding == 0:
+                raise AgiProtocolError(f"reply with no command outstanding: {line[:80]!r}")
+            result = parse_result(line[4:])
+            self._outstanding -= 1
+            self._events.append(result)
+            return
         if line == "HANGUP":
             self._events.append(HangupRequested())
             return
@@ -430,7 +441,7 @@ class AgiConnection:
                 raise AgiProtocolError(f"multi-line reply other than 520: {line[:80]!r}")
             self._usage_first = text
             self._usage_lines = []
-            self._state = _State.USAGE
+            self._state = _USAGE
             return
         reply: Reply
         if code == 200:
@@ -455,7 +466,7 @@ class AgiConnection:
             self._outstanding -= 1
             self._events.append(UsageError(self._usage_first, tuple(self._usage_lines)))
             self._usage_lines = []
-            self._state = _State.REPLIES
+            self._state = _REPLIES
             return
         if len(self._usage_lines) >= MAX_ENV_LINES:
             raise AgiProtocolError("520 usage block too long")

@@ -30,6 +30,7 @@ __all__ = [
     "RecordingResult",
     "ascii_digit",
     "build",
+    "command_line",
     "parse_args",
     "quote_argument",
 ]
@@ -40,7 +41,13 @@ MAX_COMMAND_BYTES = 2000
 MAX_ARGS = 127
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
-_COMMAND_WORD = re.compile(r"[A-Za-z][A-Za-z_]*")
+_COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z_]*(?: [A-Za-z][A-Za-z_]*)*")
+# The names AgiSession's typed helpers send (checked once here, not per command).
+_SESSION_COMMANDS = frozenset({
+    "ANSWER", "CHANNEL STATUS", "EXEC", "GET DATA", "GET FULL VARIABLE", "GET VARIABLE",
+    "HANGUP", "NOOP", "RECORD FILE", "SAY ALPHA", "SAY DIGITS", "SAY NUMBER", "SET VARIABLE",
+    "STREAM FILE", "VERBOSE", "WAIT FOR DIGIT",
+})
 _BARE = re.compile(r'[^\s"\\\x00-\x1f\x7f]+')
 _REFUSED = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -49,16 +56,40 @@ def quote_argument(arg: str) -> str:
     """One argument as Asterisk's parse_args will read it back, or `UnsafeArgument`."""
     if not isinstance(arg, str):
         raise UnsafeArgument(f"argument must be str, not {type(arg).__name__}")
+    # Most arguments are plain words (file names, digits, variable names): a bare word
+    # holds no space, quote, backslash or control character, so it goes out as it is.
+    if _BARE.fullmatch(arg) is not None:
+        if not arg.isascii():
+            _check_utf8(arg)
+        return arg
     bad = _REFUSED.search(arg)
     if bad is not None:
         raise UnsafeArgument(f"control character {bad.group()!r} in an AGI argument")
+    _check_utf8(arg)
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check_utf8(arg: str) -> None:
     try:
         arg.encode("utf-8")
     except UnicodeEncodeError:
         raise UnsafeArgument("argument is not encodable as UTF-8") from None
-    if _BARE.fullmatch(arg) is not None:
-        return arg
-    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def command_line(name: str, args: tuple[str, ...] = ()) -> bytes:
+    """The bytes on the wire for command `name` (its words, `GET VARIABLE`) with `args`,
+    ending with the only newline; `UnsafeArgument` when the name is not command words,
+    an argument cannot be quoted, or the line would not fit Asterisk's buffer."""
+    if name not in _SESSION_COMMANDS and _COMMAND_NAME.fullmatch(name) is None:
+        raise UnsafeArgument(f"not an AGI command name: {name!r}")
+    if name.count(" ") + 1 + len(args) > MAX_ARGS:
+        raise UnsafeArgument(f"{name}: more than {MAX_ARGS} words (Asterisk drops the rest)")
+    data = (" ".join([name, *[quote_argument(a) for a in args]]) + "\n").encode("utf-8")
+    if len(data) > MAX_COMMAND_BYTES:
+        raise UnsafeArgument(
+            f"{name}: command line of {len(data)} bytes exceeds {MAX_COMMAND_BYTES}"
+        )
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +100,13 @@ class AgiCommand:
     args: tuple[str, ...] = ()
 
     def line(self) -> bytes:
-        """The bytes on the wire, ending with the only newline."""
-        parts = [self.name, *(quote_argument(a) for a in self.args)]
-        data = (" ".join(parts) + "\n").encode("utf-8")
-        if len(data) > MAX_COMMAND_BYTES:
-            raise UnsafeArgument(
-                f"{self.name}: command line of {len(data)} bytes exceeds {MAX_COMMAND_BYTES}"
-            )
-        return data
+        """The bytes on the wire (`command_line`)."""
+        return command_line(self.name, self.args)
 
 
 def build(name: str, *args: str) -> AgiCommand:
     """Check and build a command; `name` is its words (`GET VARIABLE`), `args` any text."""
-    words = name.split(" ")
-    if not words or any(_COMMAND_WORD.fullmatch(w) is None for w in words):
-        raise UnsafeArgument(f"not an AGI command name: {name!r}")
-    if len(words) + len(args) > MAX_ARGS:
-        raise UnsafeArgument(f"{name}: more than {MAX_ARGS} words (Asterisk drops the rest)")
-    command = AgiCommand(name, tuple(args))
+    command = AgiCommand(name, args)
     command.line()  # refuse now, not when it is about to be written
     return command
 

@@ -22,11 +22,19 @@ task per call runs them in order on the wire:
   no-speech time and reports `NoInput` (the flow's no-input path).
 - `Record`: `RECORD FILE <recordings>/<call>-<n> wav "#" <ms> 0 [BEEP] s=<silence>` ->
   `RecordingFinished` (name `<call>-<n>`, as ARI lists stored recordings).
+- `Announce` (what the ACD says to a caller it has not queued, e.g. when a callback is
+  booked): `STREAM FILE` per prompt, the callback key (if any) stops it ->
+  `DigitsReceived`; nothing is reported when it ends, as over ARI.
 - `SetVariable`: `SET VARIABLE HOTLINE_VAR_<name> <value>`.
 - `Hangup`: `HANGUP`, socket closed.
 - `Transfer`: `HOTLINE_ACTION=transfer`, `HOTLINE_TRANSFER=<destination>`; AGI ends and
   the generated dialplan dials -> `CallerHungUp` (the call has left the centre).
 - `Enqueue`: the hand-off to ARI (`hotline.telephony.agi.handoff`).
+
+Prompts play as the files `hotline prompts build` renders (`hotline/<language>/<id>`).
+With a `SpokenPrompts` (`hotline.telephony.spoken`), a prompt whose text is not its
+catalogue text (an announcement with the caller's position, minutes, a callback time)
+plays its words rendered at run time instead (`hotline/tts/<language>/<digest>`).
 
 A `HANGUP` from Asterisk, or the socket closing, is `CallerHungUp` at once and the
 socket is closed (Asterisk keeps the channel until we close; trace fact 6).
@@ -57,7 +65,9 @@ from hotline.telephony.agi.commands import DTMF_DIGITS, RecordEnd
 from hotline.telephony.agi.errors import AgiError, UnsafeArgument
 from hotline.telephony.agi.handoff import HandOffs, HandOffTicket, is_safe_call_id
 from hotline.telephony.agi.server import AgiSession
+from hotline.telephony.spoken import SpokenPrompts
 from hotline.vocabulary.commands import (
+    Announce,
     CollectDigits,
     Command,
     Enqueue,
@@ -166,10 +176,14 @@ class AgiDriver:
         now: Callable[[], float],
         handoffs: HandOffs | None = None,
         settings: AgiDriverSettings | None = None,
+        spoken: SpokenPrompts | None = None,
     ) -> None:
         self._now = now
         self.handoffs = handoffs if handoffs is not None else HandOffs()
         self.settings = settings or AgiDriverSettings()
+        if spoken is not None and spoken.settings.prefix != self.settings.sound_prefix:
+            raise ValueError("the driver's sound_prefix and the spoken prompts' prefix differ")
+        self.spoken = spoken  # run-time speech of filled-in prompts (None: files only)
         self._link: DriverLink | None = None
         self._calls: dict[str, _Call] = {}
         self._watchers: set[asyncio.Task[None]] = set()
@@ -274,6 +288,9 @@ class AgiDriver:
             elif kind is Record:
                 assert isinstance(command, Record)
                 await self._record(call, command)
+            elif kind is Announce:
+                assert isinstance(command, Announce)
+                await self._announce(call, command)
             elif kind is SetVariable:
                 assert isinstance(command, SetVariable)
                 await self._set_flow_variable(call, command)
@@ -325,14 +342,13 @@ class AgiDriver:
 
     # --- commands ---------------------------------------------------------------------
 
-    def _sound(self, prompt: Prompt) -> str:
-        return sound_name(prompt.id, prompt.language, self.settings.sound_prefix)
-
-    def _sounds(self, prompts: tuple[Prompt, ...], call_id: str) -> list[str]:
+    async def _sounds(self, prompts: tuple[Prompt, ...], call_id: str) -> list[str]:
+        if self.spoken is not None:
+            return await self.spoken.sounds(prompts)
         sounds = []
         for prompt in prompts:
             try:
-                sounds.append(self._sound(prompt))
+                sounds.append(sound_name(prompt.id, prompt.language, self.settings.sound_prefix))
             except ValueError as exc:
                 log.warning("AGI call %s: prompt %r not played: %s", call_id, prompt.id, exc)
         return sounds
@@ -349,7 +365,7 @@ class AgiDriver:
         # Keys stop a prompt only when keys are what comes next (or the prompt is alone).
         listens_for_speech_only = isinstance(follower, Recognize) and keys_wanted is None
         escape = ALL_KEYS if play.interruptible and not listens_for_speech_only else ""
-        for sound in self._sounds(play.prompts, call.call_id):
+        for sound in await self._sounds(play.prompts, call.call_id):
             result = await self._guard(call, call.session.stream_file(sound, escape))
             if result.failed:
                 log.warning("AGI call %s: sound %s did not play (missing file?)",
@@ -363,6 +379,18 @@ class AgiDriver:
                 return
         await self._post(PlaybackFinished(call.call_id, self._now()))
 
+    async def _announce(self, call: _Call, announce: Announce) -> None:
+        key = announce.callback_key
+        escape = key if key is not None and len(key) == 1 and key in DTMF_DIGITS else ""
+        for sound in await self._sounds(announce.prompts, call.call_id):
+            result = await self._guard(call, call.session.stream_file(sound, escape))
+            if result.failed:
+                log.warning("AGI call %s: sound %s did not play (missing file?)",
+                            call.call_id, sound)
+            if result.digit is not None:
+                await self._post(DigitsReceived(call.call_id, result.digit, self._now()))
+                return
+
     async def _continue_keys(self, call: _Call, follower: Command | None, keys: CollectDigits,
                              first: str) -> None:
         if isinstance(follower, Recognize):
@@ -373,7 +401,7 @@ class AgiDriver:
     async def _get_data(self, call: _Call, keys: CollectDigits, prompts: tuple[Prompt, ...]
                         ) -> None:
         """Prompts and keys in one GET DATA: the prompts stop at the first key."""
-        sounds = self._sounds(prompts, call.call_id)
+        sounds = await self._sounds(prompts, call.call_id)
         if not sounds:
             await self._collect(call, keys, "")
             return

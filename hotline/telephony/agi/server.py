@@ -6,6 +6,10 @@ directly, so an unsolicited `HANGUP` is seen the moment it arrives, with no read
 per call. The application is a coroutine `handler(session)`, one task per call; when it
 returns, fails or the caller has gone (plus a short grace), the socket is closed at once,
 because Asterisk only tears the channel down when we close (trace fact 6).
+
+A command costs one write and one future: the reply resolves it straight from
+`data_received` (no reader task, no lock, no timer of its own: one timer per session
+watches the deadline of the command on the wire).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from hotline.telephony.agi.commands import (
     PlaybackResult,
     RecordingResult,
     ascii_digit,
-    build,
+    command_line,
     describe,
 )
 from hotline.telephony.agi.errors import (
@@ -53,6 +57,9 @@ __all__ = ["AgiHandler", "AgiServer", "AgiSession", "AgiSettings"]
 log = logging.getLogger(__name__)
 
 AgiHandler = Callable[["AgiSession"], Coroutine[Any, Any, None]]
+# A command waiting for the one on the wire: its reply's future, name, line, timeout, and
+# whether only a 200 reply will do.
+_Queued = tuple["asyncio.Future[Any]", str, bytes, float, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,9 @@ def _check_name(kind: str, value: str) -> str:
 
 class AgiSession:
     """One call's AGI link. Commands run one at a time (AGI is strictly
-    request/reply); each typed helper sends one command and reads its reply.
+    request/reply); each typed helper sends one command and reads its reply. Commands
+    from several tasks queue: each goes on the wire when the one before is answered,
+    and its timeout counts from then.
 
     `hung_up` turns true on the unsolicited `HANGUP`, on a `511` reply, on our own
     successful `hangup()`, or when the socket closes; `wait_hung_up()` waits for it.
@@ -110,13 +119,25 @@ class AgiSession:
     ) -> None:
         self.env = env
         self.settings = settings
+        self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._conn = connection
-        self._pending: deque[asyncio.Future[Reply]] = deque()
-        self._lock = asyncio.Lock()
+        # The command on the wire (AGI has at most one: Asterisk reads the next line only
+        # after answering, through a buffered reader that would strand a second one) and
+        # the commands of other tasks waiting for their turn, in order.
+        self._current: asyncio.Future[Any] | None = None
+        self._current_strict = False  # its reply must be 200 (a typed helper's)
+        self._queued: deque[_Queued] = deque()
         self._hung_up = asyncio.Event()
         self._closed = asyncio.Event()
         self._close_reason: AgiError | None = None
+        # The command on the wire has a deadline. One timer per session watches it and
+        # is moved only when a deadline comes earlier than the timer (`_put_on_wire`), so
+        # a command costs no timer of its own.
+        self._deadline = 0.0
+        self._deadline_name = ""
+        self._deadline_wait = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- state -------------------------------------------------------------------
 
@@ -139,47 +160,81 @@ class AgiSession:
     async def command(self, name: str, *args: str, timeout: float | None = None) -> Reply:
         """Send any command (`name` its words, `args` quoted safely) and return the raw
         reply, whatever its code. The typed helpers below are built on this."""
-        command = AgiCommand(name, args)
-        return await self._send(command, build(name, *args).line(), timeout)
+        reply: asyncio.Future[Reply] = self._loop.create_future()
+        self._request(reply, name, command_line(name, args), timeout, strict=False)
+        return await reply
 
     async def run(self, command: AgiCommand, *, timeout: float | None = None) -> Reply:
         """Send a command built with `commands.build`; return its raw reply."""
-        return await self._send(command, command.line(), timeout)
+        reply: asyncio.Future[Reply] = self._loop.create_future()
+        self._request(reply, command.name, command.line(), timeout, strict=False)
+        return await reply
 
-    async def _send(self, command: AgiCommand, line: bytes, timeout: float | None) -> Reply:
+    def _result(self, name: str, *args: str, timeout: float | None = None
+                ) -> asyncio.Future[Result]:
+        """Send a command that must answer `200`; anything else fails the future with
+        `AgiDeadChannel` (511) or `AgiCommandError`. (A future, not a coroutine: the
+        typed helpers await it directly.)"""
+        result: asyncio.Future[Result] = self._loop.create_future()
+        self._request(result, name, command_line(name, args), timeout, strict=True)
+        return result
+
+    def _request(self, future: asyncio.Future[Any], name: str, line: bytes,
+                 timeout: float | None, *, strict: bool) -> None:
+        """Send `line` now, or queue it behind the command on the wire; `future` gets
+        the reply."""
+        if self._transport.is_closing():  # also true once the connection is lost
+            raise AgiConnectionLost(f"{name}: session closed") from self._close_reason
         wait = self.settings.command_timeout_s if timeout is None else timeout
-        async with self._lock:
-            if self._closed.is_set() or self._transport.is_closing():
-                raise AgiConnectionLost(f"{command.name}: session closed") from self._close_reason
-            loop = asyncio.get_running_loop()
-            future: asyncio.Future[Reply] = loop.create_future()
-            self._transport.write(self._conn.send(line))
-            self._pending.append(future)
-            # A timer rather than asyncio.timeout(): the future stays in _pending (the
-            # reply, if it ever comes, must fill this slot), and it is cheaper per command.
-            timer = loop.call_later(wait, self._expire, future, command.name, wait)
-            try:
-                reply = await future
-            finally:
+        if self._current is None:
+            self._put_on_wire(future, name, line, wait, strict)
+        else:
+            # Another task's command is running: this one goes out when it is answered.
+            self._queued.append((future, name, line, wait, strict))
+
+    def _put_on_wire(self, future: asyncio.Future[Any], name: str, line: bytes, wait: float,
+                     strict: bool) -> None:
+        self._transport.write(self._conn.send(line))
+        self._current = future
+        self._current_strict = strict
+        # The deadline counts from the moment Asterisk has the command.
+        deadline = self._loop.time() + wait
+        self._deadline = deadline
+        self._deadline_name = name
+        self._deadline_wait = wait
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
                 timer.cancel()
-        if isinstance(reply, DeadChannel):
-            self._hung_up.set()
-        return reply
+            self._timer = self._loop.call_at(deadline, self._on_timer, deadline)
 
-    def _expire(self, future: asyncio.Future[Reply], name: str, wait: float) -> None:
+    def _next_command(self) -> None:
+        """Put the next waiting command on the wire (skipping those given up)."""
+        while self._queued:
+            future, name, line, wait, strict = self._queued.popleft()
+            if future.done():  # its task was cancelled while it waited: never sent
+                continue
+            try:
+                self._put_on_wire(future, name, line, wait, strict)
+            except AgiProtocolError as exc:  # the codec has failed: so does every waiter
+                future.set_exception(exc)
+                continue
+            return
+
+    def _on_timer(self, when: float) -> None:
+        self._timer = None
+        future = self._current
+        if future is None:
+            return  # idle: the next command arms it again
+        if self._deadline > when:
+            # Later commands moved the deadline on: look again then.
+            self._timer = self._loop.call_at(self._deadline, self._on_timer, self._deadline)
+            return
+        error = AgiTimeout(f"{self._deadline_name}: no reply within {self._deadline_wait} s")
         if not future.done():
-            error = AgiTimeout(f"{name}: no reply within {wait} s")
             future.set_exception(error)
-            # The reply may still come and would be taken for the next command's.
-            self._abort(error)
-
-    async def _result(self, name: str, *args: str, timeout: float | None = None) -> Result:
-        reply = await self.command(name, *args, timeout=timeout)
-        if isinstance(reply, Result):
-            return reply
-        if isinstance(reply, DeadChannel):
-            raise AgiDeadChannel(name, reply, describe(reply))
-        raise AgiCommandError(name, reply, describe(reply))
+        # The reply may still come and would be taken for the next command's.
+        self._abort(error)
 
     async def answer(self) -> None:
         result = await self._result("ANSWER")
@@ -351,17 +406,34 @@ class AgiSession:
         self._hung_up.set()
 
     def _on_reply(self, reply: Reply) -> None:
-        future = self._pending.popleft()  # the codec checked one is outstanding
-        if not future.done():
-            future.set_result(reply)
+        future = self._current  # the codec checked that a command is outstanding
+        self._current = None
+        dead = isinstance(reply, DeadChannel)
+        if dead:
+            self._hung_up.set()
+        if future is not None and not future.done():
+            if not self._current_strict or isinstance(reply, Result):
+                future.set_result(reply)
+            else:
+                name = self._deadline_name
+                failure = AgiDeadChannel if dead else AgiCommandError
+                future.set_exception(failure(name, reply, describe(reply)))
+        if self._queued:
+            self._next_command()
 
     def _on_closed(self, error: AgiError | None) -> None:
         if self._close_reason is None:
             self._close_reason = error
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._hung_up.set()
         self._closed.set()
-        while self._pending:
-            future = self._pending.popleft()
+        waiting = [self._current] if self._current is not None else []
+        waiting += [queued[0] for queued in self._queued]
+        self._current = None
+        self._queued.clear()
+        for future in waiting:
             if not future.done():
                 lost = AgiConnectionLost("connection closed before the reply")
                 lost.__cause__ = error
@@ -413,7 +485,9 @@ class _AgiProtocol(asyncio.Protocol):
                 event = self._conn.next_event()
                 if event is NEED_DATA or isinstance(event, ConnectionClosed):
                     break
-                if isinstance(event, AgiEnvironment):
+                if isinstance(event, Result) and self._session is not None:
+                    self._session._on_reply(event)  # the usual event first
+                elif isinstance(event, AgiEnvironment):
                     self._start(event)
                 elif isinstance(event, HangupRequested):
                     if self._session is None:

@@ -162,6 +162,13 @@ class MediaPort(Protocol):
     def forget(self, call_id: str) -> None: ...
 
 
+class SpokenPort(Protocol):
+    """Sounds for prompts, rendering filled-in texts at run time
+    (`hotline.telephony.spoken.SpokenPrompts`)."""
+
+    async def sounds(self, prompts: Iterable[Prompt]) -> list[str]: ...
+
+
 class KernelPort(Protocol):
     """What `restore` reads of a kernel rebuilt by `hotline.centre.restore.replay`."""
 
@@ -203,6 +210,9 @@ class AriDriverSettings:
     transfer_context: str = "hotline-transfer"
     transfers: Mapping[str, TransferRoute] = field(default_factory=dict)
     prompt_media: Callable[[Prompt], str] = default_prompt_media
+    # Several servers: a phone registered on another Asterisk is rung from the call's
+    # own server through the trunk to that one, so citizen and agent share one bridge.
+    remote_seat_template: str = "PJSIP/{resource}@{server}"
 
 
 # --- what the driver keeps ---------------------------------------------------------------
@@ -320,13 +330,18 @@ class AriDriver:
         speech: SpeechPort | None = None,
         media: MediaPort | None = None,
         handoffs: HandOffs | None = None,
+        seat_server: Callable[[str], str | None] | None = None,
+        spoken: SpokenPort | None = None,
     ) -> None:
         self.client = client
+        self.spoken = spoken  # None: every prompt plays its pre-rendered file
         self.settings = settings or AriDriverSettings()
         self.clock = clock
         self.speech = speech
         self.media = media
         self.handoffs = handoffs  # shared with the FastAGI driver (calls handed over)
+        # endpoint -> the server its phone is registered on (several servers; else None)
+        self.seat_server = seat_server
         self.stats = DriverStats()
         self._prefix = self.settings.server + ":"
         self._link: LinkPort | None = None
@@ -342,6 +357,15 @@ class AriDriver:
 
     def call_id_of(self, channel_id: str) -> str:
         return self._prefix + channel_id
+
+    def dial_string(self, endpoint: str) -> str:
+        """What this server dials for a phone: the endpoint itself when the phone is
+        registered here (or nobody knows where), else the trunk to its server."""
+        where = self.seat_server(endpoint) if self.seat_server is not None else None
+        if where is None or where == self.settings.server:
+            return endpoint
+        resource = endpoint.partition("/")[2] or endpoint
+        return self.settings.remote_seat_template.format(resource=resource, server=where)
 
     def bind(self, link: LinkPort) -> None:
         self._link = link
@@ -492,7 +516,9 @@ class AriDriver:
     def _start_playback(
         self, call: _Call, prompts: Iterable[Prompt], interruptible: bool, *, announce: bool
     ) -> None:
-        media = [self.settings.prompt_media(p) for p in prompts]
+        prompts = tuple(prompts)
+        spoken = self.spoken
+        media = [] if spoken is not None else [self.settings.prompt_media(p) for p in prompts]
         playback_id = new_id("pb")
         play = _Play(playback_id, interruptible, announce)
         self._playbacks[playback_id] = call
@@ -506,13 +532,31 @@ class AriDriver:
         channel = call.channel_id
 
         async def send() -> None:
+            sounds = media
+            if spoken is not None:
+                # Filled-in texts ("您目前排在第3位") are spoken at run time; on the
+                # call's lane, so the wait for a render delays this call only.
+                sounds = await self._spoken_media(spoken, prompts)
+                if not sounds:
+                    self._playback_done(call, playback_id)  # nothing to say: it is over
+                    return
             try:
-                await self.client.play(channel, media, playback_id=playback_id)
+                await self.client.play(channel, sounds, playback_id=playback_id)
             except AriError:
                 self._playback_done(call, playback_id)
                 raise
 
         self._queue(call, send)
+
+    async def _spoken_media(self, spoken: SpokenPort, prompts: tuple[Prompt, ...]) -> list[str]:
+        """Media URIs: a prompt's own audio as given, the rest through `spoken`."""
+        out: list[str] = []
+        for prompt in prompts:
+            if prompt.audio:
+                out.append(self.settings.prompt_media(prompt))
+            else:
+                out.extend(f"sound:{name}" for name in await spoken.sounds((prompt,)))
+        return out
 
     def _replace_play(self, call: _Call) -> None:
         """A new Play supersedes the one still playing (its end is no longer news)."""
@@ -708,7 +752,7 @@ class AriDriver:
                 return
             call = self._callback_call(command.call_id)
         leg = _Leg(_LegKind.AGENT, new_id("agent"), call.call_id, command.agent_id,
-                   command.endpoint)
+                   self.dial_string(command.endpoint))
         old = call.ringing.get(command.agent_id)
         if old is not None:
             self._hang_up_leg(call, old)
@@ -978,7 +1022,7 @@ class AriDriver:
         if call is None or call.agent is None or command.supervisor_id in call.supervisors:
             return
         leg = _Leg(_LegKind.SUPERVISOR, new_id("sup"), call.call_id, command.supervisor_id,
-                   command.endpoint)
+                   self.dial_string(command.endpoint))
         snoop: _Leg | None = None
         if command.mode != "barge":
             snoop = _Leg(_LegKind.SNOOP, new_id("snoop"), call.call_id, command.supervisor_id)

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.telephony.agi import UnsafeArgument, build, quote_argument
-from hotline.telephony.agi.commands import MAX_COMMAND_BYTES, parse_args
+from hotline.telephony.agi.commands import (
+    _COMMAND_NAME,
+    _SESSION_COMMANDS,
+    MAX_COMMAND_BYTES,
+    parse_args,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +97,10 @@ def test_long_input_is_refused_not_split() -> None:
     # Asterisk would cut a line past its buffer and run the rest as a new command.
     with pytest.raises(UnsafeArgument):
         build("VERBOSE", "x" * 3000, "1")
+
+
+def test_the_session_commands_are_command_words() -> None:
+    # They skip the name check on the way out, so they must pass it.
+    for name in _SESSION_COMMANDS:
+        assert _COMMAND_NAME.fullmatch(name) is not None, name
+        assert build(name).line() == name.encode() + b"\n"

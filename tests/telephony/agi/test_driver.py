@@ -7,24 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
+import wave
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hotline.composition import build_kernel
 from hotline.config.loader import load_centre
-from hotline.ivr.files import SAMPLE_CONFIG
+from hotline.ivr.files import SAMPLE_CONFIG, load_ivr_config
+from hotline.ivr.render import RenderJob, RenderResult
 from hotline.runtime.centre_runtime import CentreRuntime
 from hotline.runtime.clock import RealClock
 from hotline.telephony.agi import AgiServer, AgiSettings
 from hotline.telephony.agi.commands import parse_args
 from hotline.telephony.agi.driver import AgiDriver, AgiDriverSettings
 from hotline.telephony.agi.handoff import HandOffs, parse_stasis_args, stasis_args
+from hotline.telephony.spoken import SpokenPrompts, SpokenSettings, speech_digest
 from hotline.vocabulary.commands import (
+    Announce,
     CollectDigits,
     Command,
     Enqueue,
@@ -144,10 +150,12 @@ class ScriptKernel:
 
 
 @asynccontextmanager
-async def centre(kernel: Any, handoffs: HandOffs | None = None
+async def centre(kernel: Any, handoffs: HandOffs | None = None,
+                 spoken: SpokenPrompts | None = None,
                  ) -> AsyncIterator[tuple[CentreRuntime, AgiDriver, AgiServer]]:
     runtime = CentreRuntime(kernel, RealClock())
-    driver = AgiDriver(now=runtime.clock.now, handoffs=handoffs, settings=DRIVER)
+    driver = AgiDriver(now=runtime.clock.now, handoffs=handoffs, settings=DRIVER,
+                       spoken=spoken)
     driver.bind(runtime.attach("agi", driver))
     server = AgiServer(driver.handle, FAST)
     async with runtime:
@@ -456,3 +464,96 @@ async def test_call_ids_carry_the_ari_drivers_prefix() -> None:
     assert ["SET", "VARIABLE", "HOTLINE_CALL_ID", call_id] in peer.commands
     assert f"/var/spool/asterisk/recording/ast1-{UNIQUEID}-1" in peer.commands[1]
     assert not any(isinstance(e, CallerHungUp) for e in kernel.seen)
+
+
+# --- announcements with run-time words --------------------------------------------------------
+
+TOOLS = shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
+
+
+def announce_then_hang_up(*prompts: Prompt, key: str | None = None
+                          ) -> Callable[[Event], list[Command]]:
+    def script(event: Event) -> list[Command]:
+        if isinstance(event, CallArrived):
+            return [Announce(event.call_id, 3, 100.0, prompts, key), Hangup(event.call_id)]
+        return []
+    return script
+
+
+def spoken_prompts(sounds: Path, **renderer: Any) -> SpokenPrompts:
+    catalogue = load_ivr_config(SAMPLE_CONFIG)[1]
+    return SpokenPrompts.from_catalogue(catalogue, SpokenSettings(sounds), base=SAMPLE_CONFIG,
+                                        **renderer)
+
+
+PLACE = Prompt("queue.position", "您目前排在第3位，请耐心等待。", "zh")
+WAIT = Prompt("queue.expected_wait", "预计等待约2分钟。", "zh")
+
+
+@pytest.mark.skipif(not TOOLS, reason="espeak-ng and sox are not installed (make sysdeps)")
+async def test_announce_with_a_position_plays_the_words_rendered(tmp_path: Path) -> None:
+    kernel = ScriptKernel(announce_then_hang_up(PLACE, WAIT))
+    async with centre(kernel, spoken=spoken_prompts(tmp_path)) as (_, _, server):
+        peer = await fake_asterisk(server.port, environment(), answers(
+            ("STREAM FILE", b"200 result=0 endpos=21760\n"),
+            ("STREAM FILE", b"200 result=0 endpos=11200\n"),
+            ("HANGUP", b"200 result=1\n")))
+    names = [f"hotline/tts/zh/{speech_digest('zh', p.text)}" for p in (PLACE, WAIT)]
+    assert [c for c in peer.commands if c[:2] == ["STREAM", "FILE"]] == [
+        ["STREAM", "FILE", name, ""] for name in names]
+    for name in names:  # where Asterisk looks for the sound
+        with wave.open(str(tmp_path / f"{name}.wav")) as wav:
+            assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+    assert peer.commands[-1] == ["HANGUP"] and peer.closed_by_app
+    assert [type(e) for e in kernel.seen] == [CallArrived]  # no PlaybackFinished, as on ARI
+
+
+async def test_announce_falls_back_to_a_prebuilt_prompt_when_speech_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(job: RenderJob, out_dir: Path) -> RenderResult:
+        return RenderResult(job, out_dir / job.relative, "espeak-ng is not installed")
+
+    kernel = ScriptKernel(announce_then_hang_up(PLACE, WAIT))
+    async with centre(kernel, spoken=spoken_prompts(tmp_path, renderer=broken)) as (
+            _, _, server):
+        peer = await fake_asterisk(server.port, environment(), answers(
+            ("STREAM FILE", b"200 result=0 endpos=16000\n"), ("HANGUP", b"200 result=1\n")))
+    # The caller is not left with silence: "all agents are busy, please hold".
+    assert [c for c in peer.commands if c[:2] == ["STREAM", "FILE"]] == [
+        ["STREAM", "FILE", "hotline/zh/queue.wait_unknown", ""]]
+    assert "espeak-ng is not installed" in caplog.text
+    assert peer.commands[-1] == ["HANGUP"]
+
+
+async def test_the_callback_key_stops_an_announcement(tmp_path: Path) -> None:
+    renders: list[RenderJob] = []
+
+    async def counting(job: RenderJob, out_dir: Path) -> RenderResult:
+        renders.append(job)
+        return RenderResult(job, out_dir / job.relative, "not expected")
+
+    busy = load_ivr_config(SAMPLE_CONFIG)[1].resolve("queue.wait_unknown", "zh")
+    script = announce_then_hang_up(busy, busy, key="1")  # the key stops the first
+
+    def kernel_script(event: Event) -> list[Command]:
+        if isinstance(event, DigitsReceived):
+            return [Hangup(event.call_id)]
+        return script(event)[:1]  # the announcement only: the key decides
+
+    kernel = ScriptKernel(kernel_script)
+    async with centre(kernel, spoken=spoken_prompts(tmp_path, renderer=counting)) as (
+            _, _, server):
+        peer = await fake_asterisk(server.port, environment(), answers(
+            ("STREAM FILE", b"200 result=49 endpos=4000\n"), ("HANGUP", b"200 result=1\n")))
+    # A catalogue prompt plays its prebuilt file; the key 1 ends the announcement.
+    assert [c for c in peer.commands if c[:2] == ["STREAM", "FILE"]] == [
+        ["STREAM", "FILE", "hotline/zh/queue.wait_unknown", "1"]]
+    assert [e.digits for e in kernel.seen if isinstance(e, DigitsReceived)] == ["1"]
+    assert renders == []
+
+
+def test_the_driver_and_the_spoken_prompts_agree_on_the_sound_prefix(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        AgiDriver(now=time.time, settings=AgiDriverSettings(sound_prefix="ivr"),
+                  spoken=spoken_prompts(tmp_path))

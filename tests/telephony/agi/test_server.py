@@ -4,6 +4,7 @@ Asterisk replaying recorded sessions (inline, and ../shared's when present)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -343,3 +344,94 @@ async def test_recorded_sessions_replay_word_for_word(chunk: int | None) -> None
         await replay(hotline, "127.0.0.1", server.port)
     assert call.replies[0] == Result("0")
     assert sum(isinstance(r, UsageError) for r in call.replies) == 3
+
+
+async def test_commands_of_several_tasks_go_out_one_at_a_time() -> None:
+    # Asterisk reads the next command only after answering one, through a buffered
+    # reader: a second line sent early would wait there unseen. So the session never has
+    # two commands on the wire; a task cancelled while waiting never sends its command.
+    requested = asyncio.Event()
+    outcomes: list[object] = []
+
+    async def handler(s: AgiSession) -> None:
+        first = asyncio.ensure_future(s.get_variable("A"))
+        second = asyncio.ensure_future(s.get_variable("B"))
+        third = asyncio.ensure_future(s.get_variable("C"))
+        await asyncio.sleep(0)  # all three asked
+        second.cancel()
+        requested.set()
+        outcomes.extend(await asyncio.gather(first, second, third, return_exceptions=True))
+
+    async with serving(handler) as server:
+        loop = asyncio.get_running_loop()
+        peer = socket.create_connection(("127.0.0.1", server.port))
+        peer.setblocking(False)
+        try:
+            await loop.sock_sendall(peer, ENV)
+            assert await _line(loop, peer) == b"GET VARIABLE A\n"
+            await requested.wait()
+            with pytest.raises(BlockingIOError):  # loopback delivers at once: nothing more
+                peer.recv(4096, socket.MSG_DONTWAIT)
+            await loop.sock_sendall(peer, b"200 result=1 (a)\n")
+            assert await _line(loop, peer) == b"GET VARIABLE C\n"
+            await loop.sock_sendall(peer, b"200 result=1 (c)\n")
+            assert await asyncio.wait_for(loop.sock_recv(peer, 4096), 2.0) == b""
+        finally:
+            peer.close()
+    assert outcomes[0] == "a" and outcomes[2] == "c"
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+
+
+async def _line(loop: asyncio.AbstractEventLoop, peer: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = await asyncio.wait_for(loop.sock_recv(peer, 1), 2.0)
+        assert chunk, "closed"
+        data += chunk
+    return data
+
+
+async def test_a_short_deadline_after_a_long_one_still_expires() -> None:
+    # The session's one timer was set for the long media command; the quick command
+    # after it must not wait for that.
+    errors: list[BaseException] = []
+
+    async def handler(s: AgiSession) -> None:
+        await s.stream_file("welcome")  # media_timeout_s: 600 s
+        try:
+            await s.command("GET VARIABLE", "X", timeout=0.1)
+        except AgiTimeout as exc:
+            errors.append(exc)
+
+    async with serving(handler) as server:
+        reader, writer = await _connect(server.port)
+        writer.write(ENV)
+        assert await reader.readline() == b'STREAM FILE welcome ""\n'
+        writer.write(b"200 result=0 endpos=11234\n")
+        assert await reader.readline() == b"GET VARIABLE X\n"  # never answered
+        assert await asyncio.wait_for(reader.read(), 5.0) == b""  # closed by the server
+        await _close(writer)
+    assert len(errors) == 1 and "GET VARIABLE" in str(errors[0])
+
+
+async def test_a_long_command_outlives_an_earlier_short_deadline() -> None:
+    # The other way round: the timer left from a quick command fires during a long one
+    # and must only look again, not cut it.
+    results: list[PlaybackResult] = []
+    settings = AgiSettings(port=0, command_timeout_s=0.05, hangup_grace_s=0.2)
+
+    async def handler(s: AgiSession) -> None:
+        await s.answer()
+        results.append(await s.stream_file("welcome"))
+
+    async with serving(handler, settings) as server:
+        reader, writer = await _connect(server.port)
+        writer.write(ENV)
+        assert await reader.readline() == b"ANSWER\n"
+        writer.write(b"200 result=0\n")
+        assert await reader.readline() == b'STREAM FILE welcome ""\n'
+        await asyncio.sleep(0.2)  # the audio plays past the quick command's deadline
+        writer.write(b"200 result=0 endpos=11234\n")
+        assert await asyncio.wait_for(reader.read(), 2.0) == b""
+        await _close(writer)
+    assert results == [PlaybackResult(digit=None, endpos=11234)]

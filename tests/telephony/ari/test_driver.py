@@ -123,7 +123,7 @@ def driver_config(fake: FakeAsterisk) -> AriConfig:
 async def start_harness(
     fake: FakeAsterisk, client: AriClient, *, settings: AriDriverSettings | None = None,
     speech: FakeSpeech | None = None, kernel: Any = None, clock: VirtualClock | None = None,
-    handoffs: HandOffs | None = None, media: Any = None,
+    handoffs: HandOffs | None = None, media: Any = None, spoken: Any = None,
 ) -> Harness:
     centre = load_centre(CONFIG)
     clock = clock or VirtualClock(START)
@@ -131,7 +131,7 @@ async def start_harness(
     runtime = CentreRuntime(kernel, clock, queues=tuple(centre.config.queues))
     speech = speech or FakeSpeech()
     driver = AriDriver(client, settings or AriDriverSettings(server="ast1"), clock=clock,
-                       speech=speech, media=media, handoffs=handoffs)
+                       speech=speech, media=media, handoffs=handoffs, spoken=spoken)
     link = runtime.attach("ari-ast1", driver)
     link.claim_endpoints(["PJSIP/8001", "PJSIP/8002", "PJSIP/8003"])
     records: list[Any] = []
