@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
+from hotline.runtime.centre_runtime import RuntimeClosed
 from hotline.runtime.clock import TimerClock, TimerHandle
 from hotline.telephony.agi.handoff import HandOff, HandOffs, parse_stasis_args
 from hotline.telephony.ari.collect import Collected, DigitCollection
@@ -309,6 +310,7 @@ class _Call:
 class DriverStats:
     events: int = 0  # ARI events taken from the stream
     posted: int = 0  # kernel events posted
+    dropped_after_stop: int = 0  # events with no runtime left to take them (stopping)
     commands: int = 0
     rest_errors: int = 0
     reconciled: int = 0  # calls or legs settled by a reconcile
@@ -425,9 +427,20 @@ class AriDriver:
         if link is None:
             log.error("ARI driver not bound to a runtime; %r dropped", event)
             return
+        try:
+            if not link.offer(event):
+                self._spawn(self._post_later(link, event))
+        except RuntimeClosed:
+            # Stopping: a timer of ours or a late event has nobody to tell; Asterisk's
+            # view is reconciled at the next start (restore + reconcile).
+            self.stats.dropped_after_stop += 1
+            log.info("ARI driver: the centre is stopping; %s not posted", type(event).__name__)
+            return
         self.stats.posted += 1
-        if not link.offer(event):
-            self._spawn(link.post(event))
+
+    async def _post_later(self, link: LinkPort, event: ev.Event) -> None:
+        with contextlib.suppress(RuntimeClosed):
+            await link.post(event)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
