@@ -4,12 +4,16 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hotline.telephony.ari import AriClient, AriConfig, AriEventStream, Connected
 from hotline.telephony.ari.fake_asterisk import FakeAsterisk
 from hotline.telephony.ari.swagger import AriSpec
+
+if TYPE_CHECKING:
+    from tests.telephony.ari.test_driver import Harness
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "asterisk"
 DOCS = SHARED / "ari-api-docs"
@@ -63,3 +67,17 @@ async def stream(
         first = await asyncio.wait_for(anext(events), 2)
         assert isinstance(first, Connected)
         yield events
+
+
+@pytest.fixture
+async def h(fake: FakeAsterisk, client: AriClient) -> AsyncIterator[Harness]:
+    """The ARI driver on a runtime and kernel of the sample centre, connected to `fake`."""
+    # The harness lives with the driver's own tests; imported here when first used so
+    # collecting this directory does not import a test module ahead of its turn.
+    from tests.telephony.ari.test_driver import start_harness, stop_harness
+
+    harness = await start_harness(fake, client)
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness)

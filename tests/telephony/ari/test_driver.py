@@ -8,15 +8,13 @@ real time on loopback.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from hotline.composition import build_kernel
 from hotline.config.loader import load_centre
@@ -159,13 +157,6 @@ async def stop_harness(h: Harness) -> None:
     await h.runtime.stop()
 
 
-@pytest.fixture
-async def h(fake: FakeAsterisk, client: AriClient) -> AsyncIterator[Harness]:
-    harness = await start_harness(fake, client)
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
 
 
 # --- the whole call ------------------------------------------------------------------------

@@ -47,15 +47,6 @@ from tests.telephony.ari.test_driver import (
 )
 
 
-@pytest.fixture
-async def h(fake: FakeAsterisk, client: AriClient) -> AsyncIterator[Harness]:
-    harness = await start_harness(fake, client)
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
-
-
 def hang_ups(h: Harness, call_id: str) -> int:
     return sum(1 for r in h.records if type(r) is CallerHungUp and r.call_id == call_id)
 

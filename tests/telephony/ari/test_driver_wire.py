@@ -9,10 +9,7 @@ path (traces/ari/media-*), including its fallback to keys when no recogniser is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-
-import pytest
 
 from hotline.telephony.ari import AriClient
 from hotline.telephony.ari.fake_asterisk import FakeAsterisk, Origin, RingOutcome
@@ -66,13 +63,6 @@ async def talk(h: Harness) -> str:
     return cid
 
 
-@pytest.fixture
-async def h(fake: FakeAsterisk, client: AriClient) -> AsyncIterator[Harness]:
-    harness = await start_harness(fake, client)
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
 
 
 # --- supervisors --------------------------------------------------------------------------
