@@ -63,8 +63,10 @@ async def login(services: Services, username: str, password: str, address: str) 
     if wait is not None:
         log.warning("login throttled for a username or address")
         raise LoginThrottled(wait)
-    async with AsyncSession(services.engine) as session:
-        found = await _principal_for(session, username)
+    found = None
+    if "\x00" not in username:  # no user has one (PostgreSQL text cannot even hold it)
+        async with AsyncSession(services.engine) as session:
+            found = await _principal_for(session, username)
     ok = await asyncio.to_thread(
         services.passwords.verify, found[1] if found is not None else None, password
     )
@@ -74,13 +76,13 @@ async def login(services: Services, username: str, password: str, address: str) 
         raise LoginRefused("wrong username or password")
     services.throttle.succeeded(keys[0])
     principal = found[0]
-    token, expires_at = services.tokens.issue(principal)
+    token, expires_at = await services.tokens.issue(principal)
     log.info("%s logged in from %s", principal.identity, address)
     return LoggedIn(token, expires_at, principal)
 
 
-def logout(services: Services, token: str) -> None:
-    services.tokens.revoke(token)
+async def logout(services: Services, token: str) -> None:
+    await services.tokens.revoke(token)
 
 
 class UserError(ValueError):
@@ -100,6 +102,8 @@ async def add_user(
     """Create a user; returns its id. Agents need an agent id, department users a code."""
     if not username or len(username) > 64:
         raise UserError("a username has 1 to 64 characters")
+    if not username.isprintable():
+        raise UserError("a username has no control characters")
     if len(password) < 8:
         raise UserError("a password has at least 8 characters")
     if (role is UserRole.AGENT) != (agent_id is not None):

@@ -2,11 +2,15 @@
 
     @router.get("/live")
     async def live(user: Supervisor, services: ServicesDep) -> LiveView: ...
+
+Every dependency is `async def` although none awaits: FastAPI runs a plain `def`
+dependency in a worker thread, a thread hand-off per dependency per request for what is
+a dictionary lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -18,7 +22,7 @@ from hotline.api.settings import ApiSettings
 from hotline.store.models import UserRole
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -26,7 +30,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
@@ -44,7 +48,8 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def authenticated(request: Request) -> Principal:
+def principal_of(request: Request) -> Principal:
+    """The caller the authentication gate let in (401 if it was bypassed)."""
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, Principal):  # the gate was bypassed: refuse anyway
         raise HTTPException(
@@ -55,11 +60,15 @@ def authenticated(request: Request) -> Principal:
     return principal
 
 
-def require(*roles: UserRole) -> Callable[[Request], Principal]:
+async def authenticated(request: Request) -> Principal:
+    return principal_of(request)
+
+
+def require(*roles: UserRole) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
-    def check(request: Request) -> Principal:
-        principal = authenticated(request)
+    async def check(request: Request) -> Principal:
+        principal = principal_of(request)
         if principal.role not in allowed:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for this role")
         return principal

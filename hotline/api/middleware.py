@@ -8,7 +8,10 @@ Policy that allows no inline script, no framing, no MIME sniffing, no referrer l
 routed without a valid bearer token; the resolved `Principal` is put in the request
 state for the role checks in `hotline.api.deps`. It sits before routing, so a route
 added without a role check, an unknown path or a malformed body still gets 401 first.
-Websockets are not gated here: they authenticate with their first message.
+Before that it refuses (400) a URL carrying a NUL character (``%00``) in its path or
+query: no id or search term has one, and PostgreSQL cannot even compare text holding
+it, so it would reach the store only to fail there. Websockets are not gated here:
+they authenticate with their first message.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ class RequireAuthentication:
         if scope["type"] != "http" or not _under_api(scope["path"]):
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _refuse(send, 400, "a NUL character (%00) in the URL", ())
+            return
         if (scope["method"], scope["path"]) not in self._public:
             principal = self._resolve(scope)
             if principal is None:
@@ -89,14 +95,20 @@ class RequireAuthentication:
 
 
 async def _unauthorised(send: Send) -> None:
-    body = json.dumps({"detail": "authentication required"}).encode()
+    await _refuse(send, 401, "authentication required",
+                  ((b"www-authenticate", b'Bearer realm="hotline"'),))
+
+
+async def _refuse(send: Send, status: int, detail: str,
+                  extra: tuple[tuple[bytes, bytes], ...]) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send({
         "type": "http.response.start",
-        "status": 401,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="hotline"'),
+            *extra,
         ],
     })
     await send({"type": "http.response.body", "body": body})

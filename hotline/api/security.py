@@ -7,7 +7,9 @@
 - Tokens are opaque: 256 random bits, URL-safe. The server keeps only the token's
   SHA-256 digest with the session (user, role, agent id, department code, expiry);
   a leaked session table gives no usable token, and logout deletes the session at once
-  (a signed token could not be revoked before it expires). Tokens travel in the
+  (a signed token could not be revoked before it expires). `StoreSessions` keeps them in
+  the store (``api_sessions``), so they survive a restart and a standby's takeover;
+  `MemorySessions` keeps them in the process only. Tokens travel in the
   `Authorization: Bearer` header (never in cookies, so no CSRF; never in URLs, so never
   in access logs); websockets send it as their first message.
 - `LoginThrottle` counts failures per username and per client address in a sliding
@@ -26,8 +28,10 @@ from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.store.models import UserRole
+from hotline.store.sessions import SessionTable
 
 Clock = Callable[[], float]
 
@@ -78,33 +82,45 @@ class Session:
 
 
 class SessionStore(Protocol):
-    """Where sessions live, by token digest (memory today; a table for several workers)."""
+    """Where sessions live, by token digest.
 
-    def put(self, digest: str, session: Session) -> None: ...
+    `get` is synchronous: every request and every websocket tick resolves its token, so
+    a store answers from memory. Writes are awaited: a token is handed out only once its
+    session is stored, and a logout answers only once the session is gone.
+    """
 
     def get(self, digest: str) -> Session | None: ...
 
-    def delete(self, digest: str) -> None: ...
+    def forget(self, digest: str) -> None:
+        """Drop an expired session from memory (the store prunes its own rows)."""
 
-    def delete_user(self, user_id: int) -> int: ...
+    async def put(self, digest: str, session: Session) -> None: ...
+
+    async def delete(self, digest: str) -> None: ...
+
+    async def delete_user(self, user_id: int) -> int: ...
 
 
 class MemorySessions:
-    """Sessions of this process (a restart logs everyone out)."""
+    """Sessions of this process only (a restart logs everyone out): for tests and for
+    an API run without a store."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
 
-    def put(self, digest: str, session: Session) -> None:
-        self._sessions[digest] = session
-
     def get(self, digest: str) -> Session | None:
         return self._sessions.get(digest)
 
-    def delete(self, digest: str) -> None:
+    def forget(self, digest: str) -> None:
         self._sessions.pop(digest, None)
 
-    def delete_user(self, user_id: int) -> int:
+    async def put(self, digest: str, session: Session) -> None:
+        self._sessions[digest] = session
+
+    async def delete(self, digest: str) -> None:
+        self._sessions.pop(digest, None)
+
+    async def delete_user(self, user_id: int) -> int:
         gone = [d for d, s in self._sessions.items() if s.principal.user_id == user_id]
         for digest in gone:
             del self._sessions[digest]
@@ -115,18 +131,82 @@ class MemorySessions:
             del self._sessions[digest]
 
 
+class StoreSessions:
+    """Sessions in the store's ``api_sessions`` table, so a restart or a standby taking
+    over keeps everyone logged in; only token digests are stored.
+
+        sessions = await StoreSessions.open(engine, clock)   # when the process is active
+        services = Services.build(..., sessions=sessions)
+
+    The sessions are held in memory too (loaded by `open`, then written through), so a
+    request is resolved without a query. One process serves a centre's API at a time
+    (the active one: see `hotline.service.election`) and loads the table when it becomes
+    active, so its memory and the table agree. Writes go to the table first: when the
+    database refuses, the memory is left as it was and the error reaches the caller.
+    """
+
+    def __init__(self, table: SessionTable, clock: Clock) -> None:
+        self._table = table
+        self._clock = clock
+        self._memory = MemorySessions()
+
+    @classmethod
+    async def open(cls, engine: AsyncEngine, clock: Clock) -> StoreSessions:
+        """Prune expired rows and load every usable session."""
+        sessions = cls(SessionTable(engine), clock)
+        await sessions.reload()
+        return sessions
+
+    async def reload(self) -> int:
+        """Forget what memory holds and load the table again; how many sessions."""
+        now = self._clock()
+        await self._table.prune(now)
+        memory = MemorySessions()
+        loaded = await self._table.active(now)
+        for found in loaded:
+            principal = Principal(found.user_id, found.username, found.role, found.agent_id,
+                                  found.department)
+            await memory.put(found.digest, Session(principal, found.expires_at))
+        self._memory = memory
+        return len(loaded)
+
+    def get(self, digest: str) -> Session | None:
+        return self._memory.get(digest)
+
+    def forget(self, digest: str) -> None:
+        self._memory.forget(digest)
+
+    async def put(self, digest: str, session: Session) -> None:
+        now = self._clock()
+        await self._table.prune(now)  # logins are rare: they keep table and memory small
+        await self._table.add(digest, session.principal.user_id, issued_at=now,
+                              expires_at=session.expires_at)
+        self._memory.prune(now)
+        await self._memory.put(digest, session)
+
+    async def delete(self, digest: str) -> None:
+        await self._table.remove(digest)
+        await self._memory.delete(digest)
+
+    async def delete_user(self, user_id: int) -> int:
+        removed = await self._table.remove_user(user_id)
+        await self._memory.delete_user(user_id)
+        return removed
+
+
 class Tokens:
-    """Issue, resolve and revoke bearer tokens."""
+    """Issue, resolve and revoke bearer tokens. Only a token's digest is kept or stored;
+    the token itself exists in the login answer and in the client."""
 
     def __init__(self, store: SessionStore, clock: Clock, ttl_s: float) -> None:
         self._store = store
         self._clock = clock
         self._ttl_s = ttl_s
 
-    def issue(self, principal: Principal) -> tuple[str, float]:
+    async def issue(self, principal: Principal) -> tuple[str, float]:
         token = secrets.token_urlsafe(32)
         expires_at = self._clock() + self._ttl_s
-        self._store.put(token_digest(token), Session(principal, expires_at))
+        await self._store.put(token_digest(token), Session(principal, expires_at))
         return token, expires_at
 
     def resolve(self, token: str) -> Principal | None:
@@ -137,12 +217,16 @@ class Tokens:
         if session is None:
             return None
         if session.expires_at <= self._clock():
-            self._store.delete(digest)
+            self._store.forget(digest)
             return None
         return session.principal
 
-    def revoke(self, token: str) -> None:
-        self._store.delete(token_digest(token))
+    async def revoke(self, token: str) -> None:
+        await self._store.delete(token_digest(token))
+
+    async def revoke_user(self, user_id: int) -> int:
+        """End every session of a user (e.g. made inactive); how many there were."""
+        return await self._store.delete_user(user_id)
 
 
 class LoginThrottle:

@@ -10,9 +10,15 @@
 One subscription reads the runtime's fact log in order (it never slows the runtime: a
 lagging reader catches up from the log). Each `(seq, record)` goes to the `FactWriter`
 (batched, buffered and spilled through outages, each seq stored once) and to the CDR
-projection; the calls it touched and the `ModeChanged` facts are written every
-`flush_every_s` by a second task, retried until the database takes them. CDR rows are
-derived data: if they are lost (the process dies while the database is down) the fact
+projection; the calls it touched are written every `flush_every_s` by a second task,
+retried until the database takes them.
+
+The recorder is the one writer of the mode-switch audit (`hotline.store.modes`): a
+`ModeChanged` fact wakes that task at once (the API answers a supervisor's switch with
+the row written here), and `open()` writes the row of any `ModeChanged` fact the store
+holds without one (the process died in between).
+
+CDR rows are derived data: if they are lost (the process dies while the database is down) the fact
 log still has everything (`hotline cdr` rebuilds them); after a restart the calls of the
 log's last day are written again.
 """
@@ -27,7 +33,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,7 +41,7 @@ from hotline.runtime.centre_runtime import CentreRuntime
 from hotline.runtime.factlog import FellBehind
 from hotline.store.calls import upsert_calls_on
 from hotline.store.factlog import FactWriter, WriterHealth, describe_error
-from hotline.store.models import ModeSwitch
+from hotline.store.modes import record_mode_switch, unrecorded_mode_changes
 from hotline.vocabulary.facts import ModeChanged
 
 log = logging.getLogger("hotline.service.recorder")
@@ -91,6 +96,18 @@ class StoreRecorder:
                 await asyncio.sleep(0.01)
             await self.writer.flush()
             log.info("records left in %s by an earlier run are in the store", spill)
+        try:
+            await self._complete_mode_audit()
+        except _DB_ERRORS as exc:
+            log.warning("mode-switch rows of earlier runs not checked (%s)", describe_error(exc))
+
+    async def _complete_mode_audit(self) -> None:
+        """Write the audit row of every logged `ModeChanged` fact that has none."""
+        async with self.engine.begin() as connection:
+            written = [seq for seq, fact in await unrecorded_mode_changes(connection)
+                       if await record_mode_switch(connection, seq, fact)]
+        if written:
+            log.info("wrote the audit rows of %d earlier mode switches", len(written))
 
     def attach(self, runtime: CentreRuntime, *, rewrite: Iterable[str] = ()) -> None:
         """Read `runtime`'s records from its next one; `rewrite`: calls whose CDR rows
@@ -154,6 +171,7 @@ class StoreRecorder:
                         dirty[call_id] = None
                     elif type(record) is ModeChanged:
                         self._modes.append((seq, record))
+                        self._wake.set()  # the API waits for this row
                     if len(dirty) >= 500:
                         self._wake.set()
                 return
@@ -183,10 +201,17 @@ class StoreRecorder:
                 await asyncio.sleep(self._flush_every_s)
 
     async def _write_derived(self) -> None:
-        if not self._dirty and not self._modes:
+        if self._modes:
+            # First and on their own: a supervisor waits for these, and a CDR row the
+            # database refuses must not hold the audit back.
+            modes = list(self._modes)
+            async with self.engine.begin() as connection:
+                for seq, fact in modes:
+                    await record_mode_switch(connection, seq, fact)
+            del self._modes[:len(modes)]
+        if not self._dirty:
             return
         ids = list(self._dirty)
-        modes = list(self._modes)
         rows = []
         for call_id in ids:
             call = self.cdr.get(call_id)
@@ -195,30 +220,6 @@ class StoreRecorder:
         async with self.engine.begin() as connection:
             for start in range(0, len(rows), 500):
                 await upsert_calls_on(connection, rows[start:start + 500])
-            for seq, fact in modes:
-                await _record_mode_switch(connection, seq, fact)
         for call_id in ids:
             self._dirty.pop(call_id, None)
-        del self._modes[:len(modes)]
         self.cdr_rows_written += len(rows)
-
-
-async def _record_mode_switch(connection: Any, seq: int, fact: ModeChanged) -> None:
-    """One audit row per `ModeChanged` fact: the row the API wrote for the same switch
-    (same time, target and user, no fact yet) is completed with the fact's number;
-    otherwise (an automatic return, a feature code, the simulator) a row is added."""
-    done = await connection.scalar(select(ModeSwitch.id).where(ModeSwitch.fact_seq == seq))
-    if done is not None:
-        return
-    result = await connection.execute(
-        update(ModeSwitch)
-        .where(ModeSwitch.fact_seq.is_(None), ModeSwitch.at == fact.at,
-               ModeSwitch.to_mode == fact.new, ModeSwitch.by == fact.by)
-        .values(fact_seq=seq, from_mode=fact.old)
-    )
-    if result.rowcount:
-        return
-    await connection.execute(insert(ModeSwitch).values(
-        at=fact.at, from_mode=fact.old, to_mode=fact.new, by=fact.by, reason=fact.reason,
-        until=fact.until, fact_seq=seq,
-    ))

@@ -15,6 +15,7 @@ from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hotline.store.engine import without_nul
 from hotline.store.models import CallRow
 
 CALL_COLUMNS: frozenset[str] = frozenset(
@@ -40,6 +41,9 @@ def call_row(cdr: Mapping[str, Any]) -> dict[str, Any]:
     for key in CALL_COLUMNS - row.keys():
         row[key] = _DEFAULTS.get(key)
     row["caller"] = row["caller"] or ""  # withheld
+    for key, value in row.items():
+        if type(value) is str:
+            row[key] = without_nul(value)
     row["extra"] = extra
     return row
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,28 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# PostgreSQL's text and JSONB cannot hold U+0000: one such character in a record would
+# make every write of it fail, and a writer retrying it would stall behind it. The
+# store's writers (fact log, CDR rows, mode-switch audit) write U+FFFD in its place, on
+# both databases alike, whatever brought it (a form's text, a driver's caller id).
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+# An escaped NUL in JSON text: "\u0000" preceded by an even number of backslashes (an
+# odd number means the backslash itself is escaped: the text is a literal "\u0000").
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def without_nul(text: str) -> str:
+    """`text` as the store keeps it: U+0000 replaced by U+FFFD."""
+    return text.replace(NUL, REPLACEMENT) if NUL in text else text
+
+
 def _json_serializer(value: Any) -> str:
     # Callers' words and addresses are Chinese: keep them readable in the database.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:  # rare: checked on the encoded text, not walked value by value
+        text = _JSON_NUL.sub(r"\1\\ufffd", text)
+    return text
 
 
 def create_engine(url: str | URL | None = None, **options: Any) -> AsyncEngine:

@@ -8,14 +8,14 @@ Times of the kernel (``at``, ``arrived_at``...) are the injected clock's seconds
 records carry them (floats), so a row and the fact it came from compare exactly; times
 the database itself stamps (``written_at``, ``created_at``) are timezone-aware.
 
-The initial Alembic revision (``migrations/versions/0001_initial.py``) creates exactly
-this metadata; a test compares the two, so a column added here needs a new revision.
+The Alembic revisions (``migrations/versions/``) create exactly this metadata; a test
+compares the two, so a column added here needs a new revision.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -33,11 +33,36 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that reads back aware on every dialect.
+
+    PostgreSQL keeps the offset; SQLite keeps none, so values go in as UTC wall time
+    (what the store writes anyway, and what SQLite's ``CURRENT_TIMESTAMP`` is) and come
+    out marked UTC. A naive value is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 # Deterministic constraint names: migrations can drop and alter them by name on both
 # dialects (SQLite's batch mode needs names too).
@@ -84,7 +109,7 @@ class FactRow(Base):
     call_id: Mapped[str | None] = mapped_column(String(128), index=True)
     agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(Json)  # the codec's encoded record
-    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 # --- calls (CDR) ----------------------------------------------------------------------------
@@ -94,6 +119,8 @@ class CallRow(Base):
     """One row per call, kept up to date by the CDR projection (upserted on call_id)."""
 
     __tablename__ = "calls"
+    # A caller's past calls, newest first (the agent's screen pop).
+    __table_args__ = (Index(None, "caller", "arrived_at"),)
 
     call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     line: Mapped[str] = mapped_column(String(32), index=True)
@@ -116,7 +143,7 @@ class CallRow(Base):
     # CDR fields this schema has no column for yet (a newer projection): kept, not lost.
     extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
 
 
@@ -131,7 +158,7 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class Agent(Base):
@@ -143,7 +170,7 @@ class Agent(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     guest: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     skills: Mapped[list[AgentSkill]] = relationship(
         back_populates="agent", cascade="all, delete-orphan"
@@ -223,7 +250,12 @@ class RosterAssignment(Base):
 
 
 class ModeSwitch(Base):
-    """Audit of centre-mode switches: who, when, why, from what to what."""
+    """Audit of centre-mode switches: who, when, why, from what to what.
+
+    One row per `ModeChanged` fact, written by the store recorder alone (the fact is the
+    source; see `hotline.store.modes`); the unique ``fact_seq`` makes a second row for the
+    same fact impossible. Rows older than that rule may have no ``fact_seq``.
+    """
 
     __tablename__ = "mode_switches"
 
@@ -231,10 +263,10 @@ class ModeSwitch(Base):
     at: Mapped[float] = mapped_column(Float, index=True)
     from_mode: Mapped[str] = mapped_column(String(32))
     to_mode: Mapped[str] = mapped_column(String(32))
-    by: Mapped[str] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(128))  # "role:username" (a username has 64)
     reason: Mapped[str] = mapped_column(Text, default="")
     until: Mapped[float | None] = mapped_column(Float)
-    fact_seq: Mapped[int | None] = mapped_column(SeqInt)  # the ModeChanged fact, when logged
+    fact_seq: Mapped[int | None] = mapped_column(SeqInt, unique=True)  # the ModeChanged fact
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -259,7 +291,22 @@ class User(Base):
     agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.agent_id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class ApiSession(Base):
+    """A bearer session of the API: the SHA-256 digest of its token, never the token.
+
+    A leaked table gives no usable token. Revoking (logout) deletes the row; expired rows
+    are pruned. Times are the API clock's seconds, like ``expires_at`` in a login answer.
+    """
+
+    __tablename__ = "api_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 # --- work orders ----------------------------------------------------------------------------
@@ -285,6 +332,8 @@ class WorkOrder(Base):
     """A citizen's request; ``status`` is owned by the work-order state machine."""
 
     __tablename__ = "work_orders"
+    # A caller's past orders, newest first (screen pop, probable duplicates).
+    __table_args__ = (Index(None, "caller", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -303,12 +352,12 @@ class WorkOrder(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     content: Mapped[str] = mapped_column(Text, default="")
     transcript: Mapped[str] = mapped_column(Text, default="")
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        UtcDateTime(), server_default=func.now(), onupdate=func.now()
     )
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     history: Mapped[list[WorkOrderHistory]] = relationship(
         back_populates="work_order",
@@ -325,12 +374,12 @@ class WorkOrderHistory(Base):
         ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
     )
     action: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))  # "role:username" (a username has 64)
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str | None] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     note: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="history")
 
@@ -348,4 +397,4 @@ class Survey(Base):
     result: Mapped[str] = mapped_column(String(32))  # satisfied | basic | unsatisfied | ...
     score: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16), default="ivr")  # ivr | sms | agent
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())

@@ -46,11 +46,14 @@ async def _pg_admin() -> asyncpg.Connection:
         pytest.skip(message)
 
 
-async def create_pg_database() -> URL:
+async def create_pg_database(template: str | None = None) -> URL:
+    """A new database with a unique name; a copy of `template` (a database nobody is
+    connected to) when given."""
     admin = await _pg_admin()
     name = f"hotline_test_{uuid.uuid4().hex[:16]}"
+    copy = f' TEMPLATE "{template}"' if template is not None else ""
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await admin.close()
     return pg_admin_url().set(database=name)

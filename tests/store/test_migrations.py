@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
 
 from hotline.store.engine import create_engine
 from hotline.store.migrate import current_revision, downgrade, head_revision, upgrade
@@ -80,9 +82,36 @@ def test_the_schema_covers_the_centre() -> None:
         "roster_assignments",
         "mode_switches",
         "users",
+        "api_sessions",
         "departments",
         "work_order_categories",
         "work_orders",
         "work_order_history",
         "surveys",
     } <= ALL_TABLES
+
+
+async def test_upgrading_keeps_one_audit_row_per_mode_fact(db_url: URL) -> None:
+    """Rows an older build wrote twice for one fact become one; the table then refuses
+    a second row for a fact."""
+    await upgrade(db_url, "0001")
+    engine = create_engine(db_url)
+    row = {"at": 1.0, "from_mode": "normal", "to_mode": "emergency", "by": "x", "reason": ""}
+    try:
+        async with engine.begin() as connection:
+            for seq in (5, 5, 6, None, None):
+                await connection.execute(
+                    text("INSERT INTO mode_switches (at, from_mode, to_mode, by, reason, "
+                         "fact_seq) VALUES (:at, :from_mode, :to_mode, :by, :reason, :seq)"),
+                    {**row, "seq": seq})
+        await upgrade(db_url)
+        async with engine.begin() as connection:
+            left = (await connection.execute(
+                text("SELECT id, fact_seq FROM mode_switches ORDER BY id"))).all()
+            assert [tuple(r) for r in left] == [(1, 5), (3, 6), (4, None), (5, None)]
+            with pytest.raises(IntegrityError):
+                await connection.execute(
+                    text("INSERT INTO mode_switches (at, from_mode, to_mode, by, reason, "
+                         "fact_seq) VALUES (1, 'a', 'b', 'c', '', 6)"))
+    finally:
+        await engine.dispose()

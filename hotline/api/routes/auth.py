@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.api import accounts
 from hotline.api.deps import AnyUser, ServicesDep, bearer_token
@@ -12,6 +13,14 @@ from hotline.api.security import Principal
 router = APIRouter(tags=["auth"])
 
 PUBLIC = (("GET", "/api/health"), ("POST", "/api/auth/login"))
+
+# Sessions are stored before a token is handed out and deleted before a logout answers:
+# when the store is down, both say so (503) rather than fail half-way.
+_STORE_DOWN = (SQLAlchemyError, OSError)
+
+
+def _store_down() -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the store is not answering")
 
 
 def me(principal: Principal) -> Me:
@@ -27,7 +36,8 @@ async def health(services: ServicesDep) -> Health:
 @router.post(
     "/auth/login",
     responses={401: {"description": "wrong username or password"},
-               429: {"description": "too many failures; see Retry-After"}},
+               429: {"description": "too many failures; see Retry-After"},
+               503: {"description": "the store is not answering"}},
 )
 async def login(body: LoginRequest, request: Request, services: ServicesDep) -> LoginResponse:
     address = request.client.host if request.client else "unknown"
@@ -41,14 +51,21 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
     except accounts.LoginRefused:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": 'Bearer realm="hotline"'}) from None
+    except _STORE_DOWN:
+        raise _store_down() from None
     return LoginResponse(token=done.token, expires_at=done.expires_at, user=me(done.principal))
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204,
+             responses={503: {"description": "the store is not answering; the token is "
+                                             "still valid, log out again"}})
 async def logout(_user: AnyUser, request: Request, services: ServicesDep) -> Response:
     token = bearer_token(request.scope)
     if token is not None:
-        accounts.logout(services, token)
+        try:
+            await accounts.logout(services, token)
+        except _STORE_DOWN:
+            raise _store_down() from None
     return Response(status_code=204)
 
 
