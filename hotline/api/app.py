@@ -10,7 +10,8 @@ not listed gets 403):
 |---|---|
 | GET /api/health, POST /api/auth/login | public |
 | POST /api/auth/logout, GET /api/auth/me, GET /api/catalogue | any user |
-| GET /api/agents/{id}/desk | the agent themself, supervisor, admin |
+| GET /api/agents/{id}/desk (seat, screen pop, the caller's past calls and orders) | the
+  agent themself, supervisor, admin |
 | POST /api/agents/{id}/login, ready, pause, wrap-up-done | the agent themself |
 | POST /api/agents/{id}/logout | the agent themself, supervisor, admin |
 | GET /api/live, /api/kpis, /api/staffing, /api/mode/history; POST /api/mode | supervisor, admin |
@@ -19,8 +20,9 @@ not listed gets 403):
 | POST /api/workorders | agent (own calls), supervisor, admin |
 | GET /api/workorders, GET and POST .../{n}, .../{n}/actions | agent (own), department
   (its own), supervisor, admin |
-| WS /api/ws/wallboard | supervisor, admin (token as first message) |
-| WS /api/ws/desk | agent |
+| WS /api/ws/wallboard | supervisor, admin (token as first message, like every socket) |
+| WS /api/ws/desk | agent (their own seat and the screen pop of the call offered to them) |
+| WS /api/ws/department | department (its own orders: a snapshot, then each change) |
 
 The OpenAPI document is at `/openapi.json`; the interactive docs pages are off (they
 load scripts from a CDN and inline, which the Content-Security-Policy forbids).
@@ -58,8 +60,8 @@ def create_app(services: Services, settings: ApiSettings) -> FastAPI:
     )
     app.state.services = services
     app.state.settings = settings
-    # One wallboard picture for every connected wallboard (built once per tick).
-    app.state.wallboard = live.WallboardFeed(services, max_age_s=settings.wallboard_period_s)
+    # One runtime subscription and one picture per change for every socket.
+    app.state.hub = live.LiveHub(services, settings.wallboard_period_s)
 
     api = APIRouter(prefix="/api")
     for module in (auth, agents, supervision, calls, orders, ws):

@@ -101,6 +101,8 @@ def _detail(row: CallRow) -> CallDetail:
         callback_request=str(extra.get("callback_request", "")),
         callback_attempts=int(extra.get("callback_attempts", 0) or 0),
         callback_result=str(extra.get("callback_result", "")),
+        agents=[str(a) for a in extra.get("agents", []) or []],
+        transfers=[str(t) for t in extra.get("transfers", []) or []],
     )
 
 
@@ -145,8 +147,8 @@ REPORT_DEFINITIONS: dict[str, str] = {
     "offered_to_agents": "calls of the day that were queued for an agent",
     "answered": "calls of the day an agent answered",
     "answer_rate": "answered / offered to agents",
-    "answer_rate_15s": f"answered within {ANSWER_TARGET_S:.0f} s of queueing / "
-    "(offered to agents − short abandons)",
+    "answer_rate_15s": f"answered within {ANSWER_TARGET_S:.0f} s of queueing / offered to "
+    "agents (GB/T 33358; the live wallboard's figure is the same ratio)",
     "abandoned_in_ivr": "callers who hung up in the IVR, before reaching a queue",
     "abandoned_in_queue": "callers who hung up while waiting in a queue (short ones excluded)",
     "abandoned_short": "callers who hung up within 5 s of queueing (not counted against "
@@ -226,7 +228,7 @@ async def _day(
         "offered_to_agents": queued,
         "answered": answered,
         "answer_rate": _ratio(answered, queued),
-        "answer_rate_15s": _ratio(fast, queued - short),
+        "answer_rate_15s": _ratio(fast, queued),
         "abandoned_in_ivr": in_ivr,
         "abandoned_in_queue": in_queue,
         "abandoned_short": short,

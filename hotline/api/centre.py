@@ -3,39 +3,36 @@
 Every change is an event posted to the runtime (the one writer); `post_confirmed` waits
 until the runtime has processed it and reports whether the kernel accepted it (an
 accepted event is itself a record of the fact log; a refused one is not).
+
+Reads of the whole centre (`/api/live`, `/api/kpis`, staffing) come from the shared
+picture (`services.live`, see `hotline.api.views`); an agent's desk reads only its own
+seat from the runtime.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.agents.seats import SeatView
 from hotline.api.schemas import (
     DeskOut,
-    Kpi,
-    KpiReport,
-    LiveView,
     ModeSwitchOut,
-    QueueOut,
-    ScopeKpis,
     ScreenPopOut,
-    SeatOut,
     StaffingOut,
-    WaitingCallOut,
 )
 from hotline.api.security import Principal
 from hotline.api.services import Services
-from hotline.centre.view import CentreView
+from hotline.api.views import seat_out
 from hotline.projections.staffing import StaffingError, advise_from_live
-from hotline.projections.stats import ANSWER_TARGET_S, SHORT_ABANDON_S, WINDOW_S, Figures
+from hotline.projections.stats import WINDOW_S
 from hotline.runtime.centre_runtime import CentreRuntime, RuntimeClosed
 from hotline.runtime.factlog import FellBehind
 from hotline.store.models import ModeSwitch
+from hotline.store.modes import recent_mode_switches, wait_for_mode_switch
 from hotline.vocabulary.errors import RulesError
 from hotline.vocabulary.events import (
     AgentLoggedIn,
@@ -49,8 +46,10 @@ from hotline.vocabulary.facts import ModeChanged
 from hotline.vocabulary.queueing import ServiceTarget
 from hotline.vocabulary.states import SeatState
 
-CONFIRM_TIMEOUT_S = 5.0
+log = logging.getLogger("hotline.api.centre")
 
+CONFIRM_TIMEOUT_S = 5.0
+HISTORY_WAIT_S = 1.0  # how long a screen pop waits for the caller's history
 
 class Refused(Exception):
     """The kernel refused the event (it changed nothing)."""
@@ -83,118 +82,26 @@ async def post_confirmed(runtime: CentreRuntime, event: Event) -> list[object]:
 # --- views ------------------------------------------------------------------------------
 
 
-def _finite(value: float) -> float:
-    return value if math.isfinite(value) else 0.0
-
-
-def seat_out(seat: SeatView) -> SeatOut:
-    return SeatOut(
-        agent_id=seat.agent_id, seat_id=seat.seat_id, state=seat.state.value,
-        since=seat.since, reason=seat.reason, call_id=seat.call_id, guest=seat.guest,
-    )
-
-
-def live_view(view: CentreView) -> LiveView:
-    return LiveView(
-        at=view.at,
-        mode=view.mode,
-        mode_since=view.mode_since,
-        queues=[
-            QueueOut(
-                name=q.name, waiting_count=q.waiting_count,
-                longest_wait_s=_finite(q.longest_wait_s), staffed=q.staffed,
-                waiting=[
-                    WaitingCallOut(
-                        id=w.id, kind=w.kind, state=w.state, position=w.position,
-                        waited_s=w.waited_s, priority=w.priority, tags=list(w.tags),
-                        agent_id=w.agent_id,
-                    )
-                    for w in q.waiting
-                ],
-            )
-            for q in view.queues
-        ],
-        seats=[seat_out(s) for s in view.seats],
-        live_calls=dict(view.live_calls),
-    )
-
-
-def current_view(services: Services) -> CentreView:
-    view = services.runtime.view().centre
-    if view is None:
+def live_json(services: Services) -> bytes:
+    """`LiveView` as JSON, from the shared picture."""
+    found = services.live.picture().live_json()
+    if found is None:
         raise Unavailable("the runtime's kernel has no centre view")
-    return view
+    return found
 
 
-DEFINITIONS = {
-    "offered": ("calls", "calls queued for an agent in the window"),
-    "answered": ("calls", "calls an agent answered, of those offered in the window"),
-    "answer_rate": ("ratio", "answered / (offered − still waiting)"),
-    "service_level": (
-        "ratio",
-        f"answered within {ANSWER_TARGET_S:.0f} s / (offered − abandoned within "
-        f"{SHORT_ABANDON_S:.0f} s − still waiting)",
-    ),
-    "abandoned": ("calls", f"callers who hung up in the queue after {SHORT_ABANDON_S:.0f} s"),
-    "abandoned_short": (
-        "calls", f"callers who hung up in the queue within {SHORT_ABANDON_S:.0f} s"
-    ),
-    "asa_s": ("s", "total wait of answered calls / answered calls"),
-    "aht_s": (
-        "s", "total (talk + wrap-up) time of finished conversations / finished conversations"
-    ),
-    "att_s": ("s", "total talk time of finished conversations / finished conversations"),
-}
-
-
-def _kpis(figures: Figures) -> list[Kpi]:
-    values: dict[str, float | None] = {
-        "offered": figures.offered,
-        "answered": figures.answered,
-        "answer_rate": figures.answer_rate,
-        "service_level": figures.service_level,
-        "abandoned": figures.abandoned,
-        "abandoned_short": figures.abandoned_short,
-        "asa_s": figures.asa_s,
-        "aht_s": figures.aht_s,
-        "att_s": figures.att_s,
-    }
-    return [
-        Kpi(name=name, value=values[name], unit=unit, definition=definition)
-        for name, (unit, definition) in DEFINITIONS.items()
-    ]
-
-
-def kpi_report(services: Services) -> KpiReport:
-    snapshot = services.runtime.view().stats
-    if snapshot is None:
+def kpis_json(services: Services) -> bytes:
+    """`KpiReport` as JSON, from the shared picture."""
+    found = services.live.picture().kpis_json()
+    if found is None:
         raise Unavailable("live statistics are not running")
-    scopes = [
-        ScopeKpis(scope="centre", window="last 15 minutes", kpis=_kpis(snapshot.centre.last_15min)),
-        ScopeKpis(scope="centre", window="today", kpis=_kpis(snapshot.centre.today)),
-    ]
-    for name, figures in sorted(snapshot.queues.items()):
-        scopes.append(ScopeKpis(scope=f"queue:{name}", window="today", kpis=_kpis(figures.today)))
-    occupancy = Kpi(
-        name="occupancy", value=snapshot.occupancy_15min, unit="ratio",
-        definition="time on calls, ringing and in wrap-up / time logged in and not paused "
-        "(last 15 minutes)",
-    )
-    scopes[0].kpis.append(occupancy)
-    return KpiReport(
-        at=snapshot.at,
-        today_start=snapshot.today_start,
-        waiting_now=snapshot.centre.waiting_now,
-        longest_wait_s=_finite(snapshot.centre.longest_wait_s),
-        agents_by_state={state.value: n for state, n in snapshot.agents_by_state.items()},
-        scopes=scopes,
-    )
+    return found
 
 
 def staffing_advice(
     services: Services, answered_pct: float, within_s: float, patience_s: float | None
 ) -> StaffingOut:
-    view = services.runtime.view()
+    view = services.live.picture().view
     if view.stats is None or view.centre is None:
         raise Unavailable("live statistics are not running")
     window = view.stats.centre.last_15min
@@ -231,13 +138,26 @@ def may_see_agent(user: Principal, agent_id: str) -> bool:
     return user.role.value in ("supervisor", "admin") or user.agent_id == agent_id
 
 
-def desk(services: Services, agent_id: str) -> DeskOut:
-    view = current_view(services)
-    seat = view.seat(agent_id)
+async def desk(services: Services, agent_id: str) -> DeskOut:
+    """The agent's seat (read alone, not the whole centre) and the screen pop of the call
+    on it, with the caller's history: the seat holds the call only while it is offered
+    to this agent, so nobody else's caller shows here."""
+    seat = services.runtime.seat(agent_id)
     call = None
     if seat is not None and seat.call_id is not None:
         call = screen_pop(services, seat.call_id)
-    return DeskOut(agent_id=agent_id, seat=seat_out(seat) if seat else None, call=call)
+        if call is not None:
+            try:
+                history = await asyncio.wait_for(
+                    services.histories.of_call(call.call_id, call.caller), HISTORY_WAIT_S)
+            except (TimeoutError, SQLAlchemyError, OSError) as exc:
+                # A slow or absent store must not hold the pop back: it shows the call
+                # now, and the history with a later push (the read goes on meanwhile).
+                log.warning("no caller history for %s yet: %r", call.call_id, exc)
+            else:
+                call = call.model_copy(update={"history": history})
+    return DeskOut(agent_id=agent_id, seat=seat_out(seat, services.presence) if seat else None,
+                   call=call)
 
 
 def screen_pop(services: Services, call_id: str) -> ScreenPopOut | None:
@@ -285,11 +205,12 @@ def seat_event(services: Services, agent_id: str, command: SeatCommand) -> Event
 
 async def seat_action(services: Services, agent_id: str, command: SeatCommand) -> DeskOut:
     if command.kind == "wrap-up-done":
-        seat = current_view(services).seat(agent_id)
+        seat = services.runtime.seat(agent_id)
         if seat is None or seat.state is not SeatState.WRAP_UP:
             raise Refused("the seat is not in wrap-up")
     await post_confirmed(services.runtime, seat_event(services, agent_id, command))
-    return desk(services, agent_id)
+    services.live.invalidate()  # whoever changed the seat sees it on the wallboard at once
+    return await desk(services, agent_id)
 
 
 # --- the mode ------------------------------------------------------------------------------
@@ -298,22 +219,31 @@ async def seat_action(services: Services, agent_id: str, command: SeatCommand) -
 async def switch_mode(
     services: Services, user: Principal, mode: str, reason: str, until: float | None
 ) -> ModeSwitchOut:
+    """Switch through the runtime; answer with the audit row the store recorder wrote
+    from the `ModeChanged` fact (the recorder is the table's one writer)."""
     at = services.clock()
     if mode not in services.centre.config.modes:
         raise LookupError(f"no mode {mode!r} (known: {', '.join(services.centre.config.modes)})")
     if until is not None and until <= at:
         raise ValueError("the return time must be in the future")
     event = ModeSwitched(mode, user.identity, reason, at, until)
+    first = services.runtime.log.next_seq
     records = await post_confirmed(services.runtime, event)
-    fact = next((r for r in records if isinstance(r, ModeChanged) and r.at == at), None)
-    from_mode = fact.old if fact is not None else mode
-    row = ModeSwitch(
-        at=at, from_mode=from_mode, to_mode=mode, by=user.identity, reason=reason, until=until,
-    )
-    async with AsyncSession(services.engine) as session, session.begin():
-        session.add(row)
-        await session.flush()
-        return mode_switch_out(row)
+    fact = next((r for r in records
+                 if isinstance(r, ModeChanged) and r.at == at and r.by == user.identity), None)
+    try:
+        seq = next((s for s, r in services.runtime.log.since(first) if r is fact), None)
+    except FellBehind as exc:
+        raise Unavailable("the change could not be confirmed") from exc
+    if fact is None or seq is None:
+        raise Unavailable("the centre confirmed the switch without its audit fact")
+    try:
+        row = await wait_for_mode_switch(services.engine, seq, CONFIRM_TIMEOUT_S)
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        # The switch is done (the fact is logged); only its audit row is late.
+        raise Unavailable(f"the centre is in mode {fact.new!r} now; the audit row of the "
+                          "switch is not in the store yet") from exc
+    return mode_switch_out(row)
 
 
 def mode_switch_out(row: ModeSwitch) -> ModeSwitchOut:
@@ -324,10 +254,4 @@ def mode_switch_out(row: ModeSwitch) -> ModeSwitchOut:
 
 
 async def mode_history(services: Services, limit: int) -> list[ModeSwitchOut]:
-    async with AsyncSession(services.engine) as session:
-        rows = (
-            await session.execute(
-                select(ModeSwitch).order_by(ModeSwitch.at.desc(), ModeSwitch.id.desc()).limit(limit)
-            )
-        ).scalars()
-        return [mode_switch_out(r) for r in rows]
+    return [mode_switch_out(row) for row in await recent_mode_switches(services.engine, limit)]

@@ -24,6 +24,7 @@ from hotline.vocabulary.events import (
     SupervisorLeaves,
     ThreeWayStarted,
 )
+from hotline.vocabulary.facts import TransferRefused
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,7 @@ class CallControl:
 
 def current_call(services: Services, agent_id: str) -> str:
     """The call the agent's seat is on, or `Refused`."""
-    view = services.runtime.view().centre
-    seat = view.seat(agent_id) if view is not None else None
+    seat = services.runtime.seat(agent_id)  # one seat, not the whole centre
     if seat is None or seat.call_id is None:
         raise Refused(f"agent {agent_id} has no call")
     return seat.call_id
@@ -64,9 +64,19 @@ def control_event(services: Services, agent_id: str, control: CallControl) -> Li
 
 
 async def control(services: Services, agent_id: str, control: CallControl) -> str:
-    """Carry out one call control for the agent's current call; its call id."""
+    """Carry out one call control for the agent's current call; its call id.
+
+    A transfer the live state does not allow (the target queue full or unstaffed, the
+    colleague not ready, a department still on the line) is an accepted event whose
+    outcome is a `TransferRefused` fact: it is `Refused` here with that reason, so the
+    desk tells the agent the citizen is still with them."""
     event = control_event(services, agent_id, control)
-    await post_confirmed(services.runtime, event)
+    records = await post_confirmed(services.runtime, event)
+    if isinstance(event, AgentTransfers):
+        for record in records:
+            if isinstance(record, TransferRefused) and record.call_id == event.call_id \
+                    and record.agent_id == agent_id and record.at == event.at:
+                raise Refused(f"transfer refused: {record.reason}")
     return event.call_id
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from hotline.api.feeds import OrderChanged
 from hotline.api.schemas import HistoryOut, OrderAction, OrderCreate, OrderOut, OrderSummary
 from hotline.api.security import Principal
 from hotline.api.services import Services
@@ -321,6 +322,7 @@ async def create_from_call(services: Services, user: Principal, body: OrderCreat
             except IntegrityError:
                 await session.rollback()
                 continue  # another order took the number: take the next one
+            services.order_feed.publish(_changed(order, order))
             return order_out(row, order)
     raise OrderInvalid("could not number the order; try again")
 
@@ -344,6 +346,17 @@ async def list_orders(
     query = query.order_by(OrderRow.id.desc()).limit(limit).offset(offset)
     async with AsyncSession(services.engine, expire_on_commit=False) as session:
         return [summary(row, code) for row, code in (await session.execute(query)).all()]
+
+
+async def summary_of(services: Services, number: str) -> OrderSummary | None:
+    """One order's list line, whoever may see it (for pushing it to the pages of the
+    departments concerned)."""
+    query = (select(OrderRow, Department.code)
+             .outerjoin(Department, Department.id == OrderRow.department_id)
+             .where(OrderRow.number == number))
+    async with AsyncSession(services.engine, expire_on_commit=False) as session:
+        found = (await session.execute(query)).one_or_none()
+    return summary(found[0], found[1]) if found is not None else None
 
 
 async def get_order(services: Services, user: Principal, number: str) -> OrderOut:
@@ -438,6 +451,7 @@ async def act(services: Services, user: Principal, number: str, body: OrderActio
     at = services.clock()
     view = services.runtime.view().centre
     mode = view.mode if view is not None else "normal"
+    changes: list[OrderChanged] = []
     async with AsyncSession(services.engine, expire_on_commit=False) as session, session.begin():
         row = await _load(session, user, number, for_update=True)
         order = replay(list(row.history))
@@ -450,11 +464,21 @@ async def act(services: Services, user: Principal, number: str, body: OrderActio
             _record(row, child_applied, ids)
             _record(parent_row, parent_applied, ids)
             applied = child_applied
+            changes.append(_changed(parent, parent_applied.order))
         else:
             applied = lifecycle.apply(order, action, actor, at)
             _record(row, applied, ids)
+        changes.append(_changed(order, applied.order))
         if isinstance(action, Survey):
             session.add(SurveyRow(work_order_id=row.id, call_id=row.call_id,
                                   result=action.result.value, channel="agent", at=_dt(at)))
         await session.flush()
-        return order_out(row, applied.order)
+        result = order_out(row, applied.order)
+    for change in changes:  # committed: the departments' pages may read it now
+        services.order_feed.publish(change)
+    return result
+
+
+def _changed(before: Order, after: Order) -> OrderChanged:
+    departments = {d for d in (before.department, after.department) if d is not None}
+    return OrderChanged(after.number, frozenset(departments))

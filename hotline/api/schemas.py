@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hotline.store.models import UserRole
 from hotline.workorders.model import ActionKind, Satisfaction
@@ -20,6 +20,25 @@ Text = Field(max_length=2000)
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold U+0000: refused here (422) rather than failing
+        # in the database driver (500) after part of the work was done.
+        if _has_nul(value):
+            raise ValueError("text cannot contain U+0000")
+        return value
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
 
 # --- auth -----------------------------------------------------------------------------
 
@@ -27,6 +46,13 @@ class Request(BaseModel):
 class LoginRequest(Request):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # A name with U+0000 is nobody: the usual 401, like any wrong name (no account
+        # can hold one), so a login never tells more than "wrong".
+        return value
 
 
 class Me(BaseModel):
@@ -78,6 +104,14 @@ class SeatOut(BaseModel):
     reason: str
     call_id: str | None
     guest: bool
+    endpoint: str = Field(description="the seat's SIP endpoint, e.g. PJSIP/8001")
+    softphone: Literal["registered", "unregistered", "unknown"] = Field(
+        default="unknown",
+        description="the softphone's registration (AMI presence); unknown without AMI or "
+        "before the endpoint was seen",
+    )
+    softphone_since: float | None = Field(
+        default=None, description="when the registration last changed (epoch s)")
 
 
 class LiveView(BaseModel):
@@ -168,6 +202,37 @@ class CallControlOut(BaseModel):
     call_id: str
 
 
+class PastCallOut(BaseModel):
+    call_id: str
+    line: str
+    arrived_at: float
+    answered_at: float | None
+    ended_at: float | None
+    queue: str | None
+    agent: str | None
+    outcome: str | None
+    talk_s: float | None
+
+
+class PastOrderOut(BaseModel):
+    number: str
+    status: str
+    created_at: datetime
+    category: str | None
+    department: str | None
+    content: str = Field(description="the request, shortened for the screen pop")
+    call_id: str | None
+
+
+class CallerHistoryOut(BaseModel):
+    """The caller's earlier calls and work orders, newest first, at most `limit` each;
+    empty for a withheld number."""
+
+    calls: list[PastCallOut]
+    orders: list[PastOrderOut]
+    limit: int
+
+
 class ScreenPopOut(BaseModel):
     call_id: str
     line: str
@@ -182,6 +247,8 @@ class ScreenPopOut(BaseModel):
     tags: list[str]
     answered_at: float | None
     ended_at: float | None
+    history: CallerHistoryOut | None = Field(
+        default=None, description="this caller's past calls and work orders (the desk only)")
 
 
 class DeskOut(BaseModel):

@@ -5,14 +5,26 @@ follows each call from `CallStarted` through the IVR (nodes, keys, recognised sp
 to its queue, and keeps the last `keep_finished` finished calls so the desk can still
 show the call during wrap-up. The suggested category is the intent the IVR understood
 from the caller's words, when it understood one.
+
+`CallerHistories` adds what the centre knows of the caller: their earlier calls (the
+CDR) and work orders, by caller number, newest first and bounded. A withheld number has
+no history (it would match every other withheld call). The history is read from the
+store once per call and kept while the call is recent, however often the desk is
+pushed or asked for.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from hotline.api.schemas import CallerHistoryOut, PastCallOut, PastOrderOut
+from hotline.store.models import CallRow, Department, WorkOrder
 from hotline.vocabulary.events import DigitsReceived
 from hotline.vocabulary.facts import (
     CallAnswered,
@@ -21,6 +33,7 @@ from hotline.vocabulary.facts import (
     CallStarted,
     IvrNodeEntered,
     SpeechInterpreted,
+    TransferAnswered,
 )
 
 
@@ -79,7 +92,8 @@ class ScreenPops:
         elif kind is CallQueued:
             pop.queue = record.queue
             pop.tags = list(record.tags)
-        elif kind is CallAnswered:
+        elif kind is CallAnswered or kind is TransferAnswered:
+            # After a transfer the pop follows the colleague who took the citizen.
             pop.agent_id = record.agent_id
             pop.answered_at = record.at
         elif kind is CallFinished:
@@ -89,3 +103,81 @@ class ScreenPops:
             self._finished[pop.call_id] = pop
             while len(self._finished) > self._keep:
                 self._finished.popitem(last=False)
+
+
+SHORT_CONTENT = 120  # characters of an order's request shown on the screen pop
+
+
+def withheld(caller: str) -> bool:
+    """Drivers give "" for a withheld or unknown number."""
+    return not caller.strip()
+
+
+class CallerHistories:
+    def __init__(self, engine: AsyncEngine, limit: int = 10, keep: int = 512) -> None:
+        self._engine = engine
+        self.limit = limit
+        self._keep = keep
+        self._known: OrderedDict[str, CallerHistoryOut] = OrderedDict()
+        self._loading: dict[str, asyncio.Task[CallerHistoryOut]] = {}
+
+    async def of_call(self, call_id: str, caller: str) -> CallerHistoryOut:
+        """`caller`'s calls and orders before `call_id` (those of this call excluded)."""
+        if withheld(caller):
+            return CallerHistoryOut(calls=[], orders=[], limit=self.limit)
+        known = self._known.get(call_id)
+        if known is not None:
+            return known
+        task = self._loading.get(call_id)
+        if task is None:
+            # One read for every desk push and request that asks meanwhile.
+            task = asyncio.create_task(self._load(call_id, caller))
+            self._loading[call_id] = task
+            task.add_done_callback(lambda _t: self._loading.pop(call_id, None))
+        # A waiter that goes away (a closed socket) must not cancel the others' read.
+        return await asyncio.shield(task)
+
+    async def _load(self, call_id: str, caller: str) -> CallerHistoryOut:
+        async with AsyncSession(self._engine) as session:
+            calls = (await session.execute(
+                select(CallRow)
+                .where(CallRow.caller == caller, CallRow.call_id != call_id)
+                .order_by(CallRow.arrived_at.desc(), CallRow.call_id)
+                .limit(self.limit)
+            )).scalars().all()
+            orders = (await session.execute(
+                select(WorkOrder, Department.code)
+                .outerjoin(Department, Department.id == WorkOrder.department_id)
+                .where(WorkOrder.caller == caller,
+                       or_(WorkOrder.call_id.is_(None), WorkOrder.call_id != call_id))
+                .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+                .limit(self.limit)
+            )).all()
+        history = CallerHistoryOut(
+            calls=[
+                PastCallOut(
+                    call_id=c.call_id, line=c.line, arrived_at=c.arrived_at,
+                    answered_at=c.answered_at, ended_at=c.ended_at, queue=c.queue,
+                    agent=c.agent, outcome=c.outcome, talk_s=c.talk_s,
+                )
+                for c in calls
+            ],
+            orders=[
+                PastOrderOut(
+                    number=o.number, status=o.status, created_at=o.created_at,
+                    category=o.category_code, department=code,
+                    content=_short(o.content), call_id=o.call_id,
+                )
+                for o, code in orders
+            ],
+            limit=self.limit,
+        )
+        self._known[call_id] = history
+        while len(self._known) > self._keep:
+            self._known.popitem(last=False)
+        return history
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SHORT_CONTENT else text[: SHORT_CONTENT - 1] + "…"

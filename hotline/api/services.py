@@ -6,7 +6,9 @@
     app = create_app(services, settings)
 
 `Services.build` registers the screen-pop tracker as a listener on the runtime, so call
-it before the runtime takes calls.
+it before the runtime takes calls. It also makes the shared live picture (`live`, one
+build per change for every reader), the callers' histories for screen pops and the feed
+of work-order changes that department sockets follow.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.api.screenpop import ScreenPops
+from hotline.api.feeds import OrderFeed
+from hotline.api.presence import SeatPresenceSource
+from hotline.api.screenpop import CallerHistories, ScreenPops
 from hotline.api.security import LoginThrottle, MemorySessions, Passwords, SessionStore, Tokens
 from hotline.api.settings import ApiSettings
+from hotline.api.views import LiveViews
 from hotline.config.loader import Centre
 from hotline.runtime.centre_runtime import CentreRuntime
 from hotline.workorders.catalogue import Catalogue
@@ -38,6 +43,10 @@ class Services:
     tokens: Tokens
     throttle: LoginThrottle
     screen_pops: ScreenPops
+    live: LiveViews  # the live centre, built once per change, for routes and sockets
+    histories: CallerHistories  # callers' past calls and orders, for screen pops
+    order_feed: OrderFeed  # work-order changes, for department sockets
+    presence: SeatPresenceSource | None = None  # softphone registration; None without AMI
 
     @property
     def zone(self) -> ZoneInfo:
@@ -54,6 +63,7 @@ class Services:
         settings: ApiSettings,
         sessions: SessionStore | None = None,
         clock: Callable[[], float] | None = None,
+        presence: SeatPresenceSource | None = None,
     ) -> Services:
         """Services on `runtime` and `engine`; time from the runtime's clock by default.
 
@@ -63,6 +73,11 @@ class Services:
         now = clock or runtime.clock.now
         pops = ScreenPops()
         runtime.listen(pops.feed)
+        # At most one wallboard tick old, at most half a tick behind the facts; the
+        # wallboards' push (every few hundred ms while the centre is busy) refreshes it
+        # for every HTTP reader in between.
+        period = settings.wallboard_period_s
+        live = LiveViews(runtime, presence, max_age_s=period, min_gap_s=period / 2)
         return cls(
             runtime=runtime,
             engine=engine,
@@ -74,5 +89,8 @@ class Services:
             tokens=Tokens(sessions or MemorySessions(), now, settings.token_ttl_s),
             throttle=LoginThrottle(now, settings.login_max_failures, settings.login_window_s),
             screen_pops=pops,
+            live=live,
+            histories=CallerHistories(engine),
+            order_feed=OrderFeed(),
+            presence=presence,
         )
-

@@ -5,8 +5,19 @@ from __future__ import annotations
 from web.pbx import ScriptedPbx
 
 from api.conftest import Harness
-from hotline.vocabulary.commands import AddParty, HoldCitizen, JoinSupervisor, ResumeCitizen
-from hotline.vocabulary.facts import CitizenHeld, PartyCalled, SupervisorJoined
+from hotline.vocabulary.commands import (
+    AddParty,
+    HoldCitizen,
+    JoinSupervisor,
+    ReleaseAgent,
+    ResumeCitizen,
+)
+from hotline.vocabulary.facts import (
+    CallTransferred,
+    CitizenHeld,
+    PartyCalled,
+    SupervisorJoined,
+)
 
 
 async def _talking(harness: Harness) -> tuple[ScriptedPbx, str]:
@@ -74,3 +85,32 @@ async def test_a_supervisor_listens_with_their_identity_on_record(harness: Harne
     unknown = await c.post("/api/calls/nope/supervise",
                            json={"mode": "listen", "endpoint": "PJSIP/8100"}, headers=s)
     assert unknown.status_code == 409
+
+
+async def test_a_refused_transfer_tells_the_agent_why_and_a_made_one_releases_them(
+    harness: Harness,
+) -> None:
+    pbx, call_id = await _talking(harness)
+    c, h = harness.client, await harness.headers("agent1")
+    # The colleague is not logged in, then paused: refused, with the reason.
+    gone = await c.post("/api/agents/1001/call/transfer", json={"to_agent": "1002"},
+                        headers=h)
+    assert gone.status_code == 409 and "agent-logged-out" in gone.json()["detail"]
+    h2 = await harness.headers("agent2")
+    assert (await c.post("/api/agents/1002/login", json={"seat_id": "s02"},
+                         headers=h2)).status_code == 200
+    assert (await c.post("/api/agents/1002/pause", json={"reason": "break"},
+                         headers=h2)).status_code == 200
+    paused = await c.post("/api/agents/1001/call/transfer", json={"to_agent": "1002"},
+                          headers=h)
+    assert paused.status_code == 409 and "agent-paused" in paused.json()["detail"]
+    assert not any(isinstance(cmd, ReleaseAgent) for cmd in pbx.commands)
+
+    assert (await c.post("/api/agents/1002/ready", headers=h2)).status_code == 200
+    made = await c.post("/api/agents/1001/call/transfer", json={"to_agent": "1002"},
+                        headers=h)
+    assert made.status_code == 200, made.text
+    assert made.json() == {"call_id": call_id}
+    assert ReleaseAgent(call_id, "1001", "PJSIP/8001") in pbx.commands
+    assert any(isinstance(r, CallTransferred) and r.to_agent == "1002"
+               for r in _records(harness))

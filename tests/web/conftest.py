@@ -1,7 +1,11 @@
 """Browser tests: the service on a loopback port, Debian's Chromium driven by Playwright.
 
 The service is the API tests' harness (real runtime on the sample centre, migrated
-SQLite, users of every role) served by uvicorn on 127.0.0.1, port 0. Chromium is
+SQLite, users of every role) served by uvicorn on 127.0.0.1, port 0, with a seat presence
+source standing in for the AMI monitor (seat s01's softphone registered, s02's not, the
+others never seen). The pages talk to that app; `site.harness.client` reaches the same
+runtime and store through the harness's own app (for steps a test takes behind the
+pages' backs). Chromium is
 `/usr/bin/chromium` (Playwright never downloads a browser here); the tests skip, saying
 so, when it is not installed (`apt-get install chromium`; `make test` does it).
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +30,8 @@ from api.conftest import CONFIG, PASSWORD, Harness, make_harness
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, async_playwright
 from sqlalchemy.engine import URL
 
+from hotline.api import Services, create_app
+from hotline.api.presence import SoftphoneStatus
 from hotline.config.loader import Centre, load_centre
 from hotline.workorders.catalogue import Catalogue, load_catalogue
 
@@ -58,9 +65,20 @@ def web_catalogue(web_centre: Centre) -> Catalogue:
 class Site:
     harness: Harness
     base: str
+    services: Services  # what the pages' app serves
 
     def url(self, path: str = "/") -> str:
         return self.base + path
+
+
+@dataclass
+class ScriptedPresence:
+    """What the AMI presence monitor would say, by endpoint (None: never seen)."""
+
+    known: dict[str, SoftphoneStatus]
+
+    def softphone(self, endpoint: str) -> SoftphoneStatus | None:
+        return self.known.get(endpoint)
 
 
 @pytest.fixture
@@ -68,7 +86,18 @@ async def site(tmp_path: Path, web_centre: Centre, web_catalogue: Catalogue
                ) -> AsyncIterator[Site]:
     url = URL.create("sqlite+aiosqlite", database=str(tmp_path / "hotline.db"))
     async for harness in make_harness(url, web_centre, web_catalogue):
-        config = uvicorn.Config(harness.app, host="127.0.0.1", port=0, lifespan="off",
+        seats = web_centre.config.seats
+        presence = ScriptedPresence({
+            seats["s01"].endpoint: SoftphoneStatus(True, "sip:8001@192.0.2.21:5060",
+                                                   "NOT_INUSE", time.time() - 600),
+            seats["s02"].endpoint: SoftphoneStatus(False, "", "UNAVAILABLE",
+                                                   time.time() - 60),
+        })
+        services = Services.build(runtime=harness.runtime, engine=harness.engine,
+                                  centre=web_centre, catalogue=web_catalogue,
+                                  settings=harness.settings, presence=presence)
+        app = create_app(services, harness.settings)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
                                 log_level="warning", ws="websockets-sansio")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
@@ -78,7 +107,7 @@ async def site(tmp_path: Path, web_centre: Centre, web_catalogue: Catalogue
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         try:
-            yield Site(harness, f"http://127.0.0.1:{port}")
+            yield Site(harness, f"http://127.0.0.1:{port}", services)
         finally:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):

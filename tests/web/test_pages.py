@@ -1,17 +1,22 @@
-"""The pages in a real browser against the running service: the supervisor switches to
-emergency mode; an agent takes a call from the screen pop to a dispatched work order;
-the department signs for it, asks for an extension and answers it."""
+"""The pages in a real browser against the running service: the supervisor's wallboard
+(the 15-second answer rate with its definition, softphone registration per seat) and the
+switch to emergency mode; an agent takes a call from the screen pop (with the caller's
+past calls and orders) to a dispatched work order; the department page, open all along,
+receives the order live, signs for it, asks for an extension and answers it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
+from hotline.store.calls import upsert_calls
+from hotline.vocabulary.events import AgentLoggedIn, AgentReady
 from web.conftest import Browser, Site, sign_in
 from web.pbx import ScriptedPbx
 
@@ -51,6 +56,10 @@ async def test_supervisor_switches_to_emergency(site: Site, browser: Browser) ->
     await client.post("/api/agents/1001/ready", headers=await site.harness.headers("agent1"))
     await client.post("/api/agents/1002/pause", json={"reason": "lunch"},
                       headers=await site.harness.headers("agent2"))
+    # A third agent on a seat whose softphone the presence monitor has never seen.
+    await site.harness.runtime.post(AgentLoggedIn("1003", "s03", time.time()))
+    await site.harness.runtime.post(AgentReady("1003", time.time()))
+    await site.harness.runtime.drain()
     page = await browser.page()
     await sign_in(page, site, "super")
     await expect(page).to_have_url(site.url("/wallboard.html"))
@@ -66,8 +75,26 @@ async def test_supervisor_switches_to_emergency(site: Site, browser: Browser) ->
         if name != "staffed":
             assert "÷" in (await kpi.get_attribute("title") or "") or "数" in (
                 await kpi.get_attribute("title") or ""), name
+    # Each queue tile: the 15-second answer rate beside the answer rate and the service
+    # level, each with what it divides by what written under it.
+    rate = general.locator('.kpi[data-kpi="answer_rate_15s"]')
+    await expect(rate).to_be_visible()
+    await expect(rate.locator(".kpi-name")).to_have_text("15秒接通率")
+    await expect(rate.locator(".kpi-def")).to_have_text(
+        "15 秒内接通数 ÷ 进入队列的来话数（GB/T 33358）")
+    for name in ("answer_rate", "service_level"):
+        await expect(general.locator(f'.kpi[data-kpi="{name}"] .kpi-def')).to_contain_text("÷")
+    await expect(general.locator(".kpi[data-kpi] .kpi-name")).to_contain_text(
+        ["15秒接通率", "接通率", "服务水平"])
     await expect(page.locator('.seat[data-agent="1001"]')).to_contain_text("空闲")
     await expect(page.locator('.seat[data-agent="1002"]')).to_contain_text("小休 · 用餐")
+    # Softphone registration from the presence monitor; unknown for a seat never seen.
+    for agent, phone, text in (("1001", "registered", "已注册"),
+                               ("1002", "unregistered", "未注册"),
+                               ("1003", "unknown", "注册状态未知")):
+        mark = page.locator(f'.seat[data-agent="{agent}"] .seat-phone')
+        await expect(mark).to_have_attribute("data-softphone", phone)
+        await expect(mark).to_contain_text(text)
     await expect(page.locator('.count[data-state="paused"]')).to_contain_text("1")
     await expect(page.locator("#banner")).to_be_hidden()
     await expect(page.locator("#chart-hourly canvas")).to_have_count(1)
@@ -114,12 +141,38 @@ async def test_supervisor_switches_to_emergency(site: Site, browser: Browser) ->
     await page.click("#lang")
     await expect(banner).to_contain_text("Emergency mode · on since")
     await expect(page.locator("#mode-switch")).to_have_text("Return to normal mode")
+    await expect(rate.locator(".kpi-def")).to_contain_text(
+        "answered within 15 s / calls offered to the queue")
+    await expect(page.locator('.seat[data-agent="1002"] .seat-phone')).to_contain_text(
+        "not registered")
     await browser.shot(page, "wallboard-emergency-en")
     await page.click("#lang")
 
 
 async def test_agent_takes_a_call_and_the_department_answers_the_order(
         site: Site, browser: Browser) -> None:
+    # The citizen called twice before; an order came of the later call.
+    now = time.time()
+    await upsert_calls(site.harness.engine, [
+        {"call_id": f"past-{i}", "line": "12345", "caller": "13800138000",
+         "arrived_at": now - 86400 * (3 - i), "answered_at": now - 86400 * (3 - i) + 9,
+         "ended_at": now - 86400 * (3 - i) + 300, "queue": "general", "agent": "1002",
+         "seat": "s02", "wait_s": 9.0, "talk_s": 291.0, "outcome": "answered"}
+        for i in (1, 2)
+    ])
+    earlier = await site.harness.client.post(
+        "/api/workorders", json={"call_id": "past-2", "content": "电梯异响，要求检修"},
+        headers=await site.harness.headers("super"))
+    assert earlier.status_code == 201, earlier.text
+    earlier_number = earlier.json()["number"]
+
+    # The department's page is open before anything is sent to it.
+    dept = await browser.page()
+    await sign_in(dept, site, "dept_zjj")
+    await expect(dept).to_have_url(site.url("/department.html"))
+    await expect(dept.locator("#conn")).to_have_attribute("data-state", "live")
+    await expect(dept.locator("#orders")).to_contain_text("暂无工单")
+
     pbx = ScriptedPbx().attach(site.harness.runtime)
     desk = await browser.page()
     await sign_in(desk, site, "agent1")
@@ -151,6 +204,16 @@ async def test_agent_takes_a_call_and_the_department_answers_the_order(
     await expect(desk.locator("#pop-department")).to_contain_text("scjg")
     await expect(desk.locator("#order-category")).to_have_value("010302")
     await expect(desk.locator("#order-content")).to_have_value(re.compile("电梯坏了"))
+    # The caller's past calls and orders, newest first.
+    past_calls = desk.locator("#pop-calls li.past-call")
+    await expect(past_calls).to_have_count(2)
+    assert [await x.get_attribute("data-call") for x in await past_calls.all()] == [
+        "past-2", "past-1"]
+    await expect(past_calls.first).to_contain_text("已接通")
+    past_orders = desk.locator("#pop-orders li.past-order")
+    await expect(past_orders).to_have_count(1)
+    await expect(past_orders.first).to_have_attribute("data-number", earlier_number)
+    await expect(past_orders.first).to_contain_text("电梯异响，要求检修")
     await browser.shot(desk, "desk-screen-pop")
 
     await pbx.answer(ring)
@@ -187,20 +250,33 @@ async def test_agent_takes_a_call_and_the_department_answers_the_order(
     await expect(desk.locator("#wrap-timer")).to_be_hidden()
     await browser.shot(desk, "desk-ready-again")
 
-    # The department signs for it, asks for more time and answers.
-    dept = await browser.page()
-    await sign_in(dept, site, "dept_zjj")
-    await expect(dept).to_have_url(site.url("/department.html"))
+    # The department's page shows the order without being reloaded.
     row = dept.locator(f'tr.order-row[data-number="{number}"]')
     await expect(row).to_be_visible()
     await expect(row).to_have_attribute("data-deadline", "green")
     await expect(dept.locator("#dept-name")).to_contain_text("市住房和城乡建设局")
+    await browser.shot(dept, "department-live-arrived")
+    # A second page of the same department follows what the first one does.
+    other = await browser.page()
+    await sign_in(other, site, "dept_zjj")
+    await expect(other).to_have_url(site.url("/department.html"))
+    other_row = other.locator(f'tr.order-row[data-number="{number}"]')
+    await expect(other_row).to_contain_text("已派单")
+    # The department signs for it, asks for more time and answers.
     await row.click()
     await expect(dept.locator("#detail-number")).to_have_text(number)
     await expect(dept.locator("#detail-address")).to_have_text("鼓楼区中山路1号")
     await expect(dept.locator("#act-reply")).to_be_disabled()
     await dept.click("#act-sign_for")
     await expect(dept.locator("#detail-panel")).to_have_attribute("data-status", "signed")
+    await expect(other_row).to_contain_text("已签收")  # pushed, not reloaded
+
+    # The socket drops: the page reconnects by itself and is whole again.
+    await other.evaluate("window.hotlineSocket.drop()")
+    await expect(other.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    await expect(other.locator("#conn")).to_have_attribute("data-state", "live",
+                                                           timeout=15_000)
+    await expect(other_row).to_contain_text("已签收")
 
     zone = ZoneInfo(site.harness.services.centre.config.centre.timezone)
     later = (dt.datetime.now(zone) + dt.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
@@ -216,7 +292,9 @@ async def test_agent_takes_a_call_and_the_department_answers_the_order(
     await expect(dept.locator("#detail-panel")).to_have_attribute("data-status", "replied")
     await expect(history).to_contain_text("已联系物业，电梯已修复")
     await expect(row).to_have_attribute("data-deadline", "none")
+    await expect(other_row).to_contain_text("已反馈")
     await browser.shot(dept, "department-replied")
+    await browser.shot(other, "department-live-followed")
 
     # What the pages did is what the store holds.
     headers = await site.harness.headers("super")

@@ -42,11 +42,12 @@ async def _do(services: Services, agent_id: str, command: centre.SeatCommand) ->
 
 @router.get("/desk")
 async def desk(agent_id: str, user: AgentOrSupervisor, services: ServicesDep) -> DeskOut:
-    """The seat's state and the screen pop of its current call."""
+    """The seat's state and the screen pop of its current call, with the caller's past
+    calls and work orders (newest first, bounded; none for a withheld number)."""
     if not centre.may_see_agent(user, agent_id):
         raise forbidden()
     try:
-        return centre.desk(services, agent_id)
+        return await centre.desk(services, agent_id)
     except centre.Unavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 

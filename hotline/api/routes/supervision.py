@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from hotline.api import centre, live_calls
 from hotline.api.deps import ServicesDep, Supervisor
@@ -24,20 +24,25 @@ def _unavailable(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
 
 
-@router.get("/live")
-async def live(_user: Supervisor, services: ServicesDep) -> LiveView:
-    """Queues (waiting calls, longest wait, staffed seats), seats and live calls."""
+# The live picture is shared and already encoded (see `hotline.api.views`): these routes
+# hand its JSON out as it is; `response_model` keeps the OpenAPI document exact.
+
+
+@router.get("/live", response_model=LiveView)
+async def live(_user: Supervisor, services: ServicesDep) -> Response:
+    """Queues (waiting calls, longest wait, staffed seats), seats (with their softphones'
+    registration) and live calls; at most one wallboard tick old."""
     try:
-        return centre.live_view(centre.current_view(services))
+        return Response(centre.live_json(services), media_type="application/json")
     except centre.Unavailable as exc:
         raise _unavailable(exc) from None
 
 
-@router.get("/kpis")
-async def kpis(_user: Supervisor, services: ServicesDep) -> KpiReport:
+@router.get("/kpis", response_model=KpiReport)
+async def kpis(_user: Supervisor, services: ServicesDep) -> Response:
     """Live figures; each KPI states what is divided by what."""
     try:
-        return centre.kpi_report(services)
+        return Response(centre.kpis_json(services), media_type="application/json")
     except centre.Unavailable as exc:
         raise _unavailable(exc) from None
 
@@ -70,7 +75,8 @@ async def switch_mode(body: ModeSwitchRequest, user: Supervisor,
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a reason is required")
     until = body.until.timestamp() if body.until is not None else None
     try:
-        return await centre.switch_mode(services, user, body.mode, body.reason.strip(), until)
+        switched = await centre.switch_mode(services, user, body.mode, body.reason.strip(),
+                                            until)
     except LookupError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except ValueError as exc:
@@ -79,6 +85,8 @@ async def switch_mode(body: ModeSwitchRequest, user: Supervisor,
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except centre.Unavailable as exc:
         raise _unavailable(exc) from None
+    services.live.invalidate()  # the supervisor reads the new mode back at once
+    return switched
 
 
 @router.get("/mode/history")

@@ -1,4 +1,6 @@
-"""Websockets: `/api/ws/wallboard` (supervisors) and `/api/ws/desk` (agents).
+"""Websockets: `/api/ws/wallboard` (supervisors), `/api/ws/desk` (agents) and
+`/api/ws/department` (department users, their own orders only); the pushing is
+`hotline.api.live.LiveHub`'s.
 
 Browsers cannot set headers on a websocket and a token in the URL would end up in
 access logs, so the client authenticates with its first message, within
@@ -76,18 +78,23 @@ async def _serve(websocket: WebSocket, stream: Any) -> None:
             raise error
 
 
+def _hub(websocket: WebSocket) -> live.LiveHub:
+    hub: live.LiveHub = websocket.app.state.hub
+    return hub
+
+
+def _still_valid(websocket: WebSocket, token: str) -> live.StillValid:
+    services: Services = websocket.app.state.services
+    return lambda: services.tokens.resolve(token) is not None
+
+
 @router.websocket("/ws/wallboard")
 async def wallboard(websocket: WebSocket) -> None:
     found = await _authenticate(websocket, frozenset({UserRole.SUPERVISOR, UserRole.ADMIN}))
     if found is None:
         return
-    services: Services = websocket.app.state.services
-    settings: ApiSettings = websocket.app.state.settings
-    token = found[1]
-    await _serve(websocket, live.wallboard(
-        services, websocket.send_text, lambda: services.tokens.resolve(token) is not None,
-        settings.wallboard_period_s, feed=websocket.app.state.wallboard,
-    ))
+    await _serve(websocket, _hub(websocket).wallboard(
+        websocket.send_text, _still_valid(websocket, found[1])))
 
 
 @router.websocket("/ws/desk")
@@ -96,11 +103,23 @@ async def desk(websocket: WebSocket) -> None:
     if found is None:
         return
     principal, token = found
-    services: Services = websocket.app.state.services
     if principal.agent_id is None:
         await websocket.close(FORBIDDEN, "this user has no agent id")
         return
-    await _serve(websocket, live.desk(
-        services, principal.agent_id, websocket.send_json,
-        lambda: services.tokens.resolve(token) is not None,
-    ))
+    await _serve(websocket, _hub(websocket).desk(
+        principal.agent_id, websocket.send_text, _still_valid(websocket, token)))
+
+
+@router.websocket("/ws/department")
+async def department(websocket: WebSocket) -> None:
+    """The department's own orders: a snapshot, then `changed` messages (orders that
+    arrived or changed, numbers that left the department)."""
+    found = await _authenticate(websocket, frozenset({UserRole.DEPARTMENT}))
+    if found is None:
+        return
+    principal, token = found
+    if principal.department is None:
+        await websocket.close(FORBIDDEN, "this user has no department")
+        return
+    await _serve(websocket, _hub(websocket).department(
+        principal, websocket.send_text, _still_valid(websocket, token)))

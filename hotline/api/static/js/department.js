@@ -1,6 +1,8 @@
 /* A department's orders by deadline status (green / amber / red), and the actions a
  * department takes: sign for, start, answer (reply), return with a reason, ask for an
- * extension. There is no department websocket: the list refreshes every 30 s. */
+ * extension. The list is live over /api/ws/department: a snapshot of the department's
+ * orders, then each order that arrives, changes or leaves; the socket reconnects by
+ * itself after a drop (and the snapshot makes the page whole again). */
 "use strict";
 
 (function () {
@@ -34,15 +36,38 @@
 
   // --- the list ------------------------------------------------------------------------
 
-  async function loadOrders() {
-    try {
-      state.orders = await H.api("GET", "/api/workorders?limit=500");
-      H.connection("live", 0);
-    } catch (e) {
-      H.connection("reconnecting", 30);
+  /* A snapshot replaces the list; a change puts each changed order in its place (newest
+   * first, as the list comes) and drops those that left the department. */
+  function onMessage(message) {
+    if (message.type === "snapshot") {
+      state.orders = message.orders;
+    } else if (message.type === "changed") {
+      const gone = new Set(message.gone.concat(message.orders.map((o) => o.number)));
+      state.orders = message.orders.concat(state.orders.filter((o) => !gone.has(o.number)));
+      const selected = state.selected;
+      if (selected && message.orders.some((o) => o.number === selected) && !busy) {
+        reloadSelected();
+      }
+      if (selected && message.gone.includes(selected)) {
+        state.selected = null;
+        state.order = null;
+        renderDetail();
+      }
+    } else {
       return;
     }
     renderOrders();
+  }
+
+  let busy = false;  // an action of this page is under way (its answer renders itself)
+
+  async function reloadSelected() {
+    try {
+      state.order = await H.api("GET", "/api/workorders/" + encodeURIComponent(state.selected));
+    } catch (e) {
+      return;
+    }
+    renderDetail();
   }
 
   function rank(o) {
@@ -131,6 +156,7 @@
 
   async function act(body) {
     const o = state.order;
+    busy = true;
     try {
       if (body.action === "reply" && !o.allowed_actions.includes("reply") &&
           o.allowed_actions.includes("start")) {
@@ -142,9 +168,10 @@
     } catch (e) {
       H.toast(H.t("common.error", {msg: e.message}), "error");
       return false;
+    } finally {
+      busy = false;
     }
-    renderDetail();
-    loadOrders();
+    renderDetail();  // the list follows over the socket
     return true;
   }
 
@@ -195,8 +222,9 @@
     try {
       state.catalogue = await H.api("GET", "/api/catalogue");
     } catch (e) { /* names fall back to codes */ }
-    await loadOrders();
     renderAll();
-    setInterval(loadOrders, 30000);
+    window.hotlineSocket = H.liveSocket("/api/ws/department", onMessage, H.connection);
+    // Deadlines move with the clock, not with messages: repaint the colours each minute.
+    setInterval(renderOrders, 60000);
   });
 })();

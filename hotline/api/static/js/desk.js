@@ -1,6 +1,7 @@
 /* The agent's desk: seat state buttons, the screen pop of the call on the seat (live
- * over /api/ws/desk), the caller's past orders, the work-order form (register,
- * dispatch, answer directly) and the wrap-up timer; call controls on the current call. */
+ * over /api/ws/desk) with the caller's past calls and work orders (the server sends them
+ * with the pop, newest first), the work-order form (register, dispatch, answer directly)
+ * and the wrap-up timer; call controls on the current call. */
 "use strict";
 
 (function () {
@@ -13,7 +14,6 @@
     agentId: null, desk: null, offset: 0, catalogue: null,
     call: null,          // the screen pop on show (kept after the call ends, for the order)
     orderCall: null,     // the call id the form was last filled for
-    orders: [],          // this agent's orders (for the caller's history)
     created: null,       // the order registered from the current call
     held: false,         // the citizen is on hold (music) by this agent
   };
@@ -159,28 +159,34 @@
     renderOrderForm();
   }
 
+  /* The caller's earlier calls and orders, as the server found them for this call
+   * (none for a withheld number). */
   function renderCallerHistory() {
-    const list = document.getElementById("pop-orders");
-    const call = state.call;
-    const mine = call && call.caller
-      ? state.orders.filter((o) => o.caller === call.caller && o.call_id !== call.call_id) : [];
-    if (!mine.length) {
-      H.replace(list, el("li", {class: "muted", text: H.t("desk.history_none")}));
+    const history = state.call ? state.call.history : null;
+    if (state.call && !history) {  // the store was slow: it comes with a later push
+      const pending = () => el("li", {class: "muted", text: H.t("desk.history_pending")});
+      H.replace(document.getElementById("pop-calls"), pending());
+      H.replace(document.getElementById("pop-orders"), pending());
       return;
     }
-    H.replace(list, mine.slice(0, 10).map((o) => el("li", {},
-      el("strong", {text: o.number}), " ",
-      H.dateTime(H.isoToEpoch(o.created_at)), " · ", categoryName(o.category), " · ",
-      H.t("order.status." + o.status))));
-  }
-
-  async function loadOrders() {
-    try {
-      state.orders = await H.api("GET", "/api/workorders?limit=500");
-    } catch (e) {
-      state.orders = [];
-    }
-    renderCallerHistory();
+    const calls = history ? history.calls : [];
+    const orders = history ? history.orders : [];
+    const more = (items) => history && items.length >= history.limit
+      ? el("li", {class: "muted small", text: H.t("desk.history_more", {n: history.limit})}) : null;
+    H.replace(document.getElementById("pop-calls"), calls.length
+      ? calls.map((c) => el("li", {class: "past-call", data: {call: c.call_id}},
+          H.dateTime(c.arrived_at), " · ", c.line, " · ",
+          c.outcome ? (H.has("outcome." + c.outcome) ? H.t("outcome." + c.outcome) : c.outcome)
+            : H.t("common.na"),
+          c.agent ? " · " + H.t("desk.agent", {id: c.agent}) : "")).concat(more(calls))
+      : el("li", {class: "muted", text: H.t("desk.history_none")}));
+    H.replace(document.getElementById("pop-orders"), orders.length
+      ? orders.map((o) => el("li", {class: "past-order", data: {number: o.number}},
+          el("strong", {text: o.number}), " ",
+          H.dateTime(H.isoToEpoch(o.created_at)), " · ", categoryName(o.category), " · ",
+          H.t("order.status." + o.status),
+          o.content ? el("div", {class: "small muted", text: o.content}) : null)).concat(more(orders))
+      : el("li", {class: "muted", text: H.t("desk.history_none")}));
   }
 
   // --- the work-order form --------------------------------------------------------------
@@ -287,7 +293,6 @@
       result.dataset.number = order.number;
       result.dataset.status = order.status;
       result.className = "result ok";
-      loadOrders();
     } catch (e) {
       result.textContent = H.t("common.error", {msg: e.message});
       result.className = "result error";
@@ -302,7 +307,6 @@
     if (desk.seat) state.offset = 0;
     const st = seatState();
     if (desk.call) {
-      if (!state.call || state.call.call_id !== desk.call.call_id) loadOrders();
       state.call = desk.call;
     } else if (st === "ready" || st === "logged-out" || st === "paused") {
       state.call = null;  // the call and its wrap-up are over
@@ -366,6 +370,5 @@
     } catch (e) {
       H.toast(H.t("common.error", {msg: e.message}), "error");
     }
-    loadOrders();
   });
 })();
