@@ -2,17 +2,24 @@
 
     hotline serve [--config DIR] [--db URL] [--host H] [--port P]
                   [--simulate [SCENARIO] [--speed N] [--seed N] | --no-simulate]
-                  [--standby] [--spill FILE]
+                  [--no-asterisk] [--standby] [--spill FILE]
 
 The database is `--db`, else `HOTLINE_DATABASE_URL`, else the SQLite file
 `var/hotline.db`; the password of a PostgreSQL URL belongs in the environment
 (`HOTLINE_DATABASE_PASSWORD`), never on the command line. The API binds to
 `HOTLINE_BIND_HOST` (127.0.0.1 by default) and `HOTLINE_PORT` (8000) unless `--host` /
-`--port` say otherwise. Without an Asterisk (`HOTLINE_ARI_URL` unset) the simulator feeds
-calls in real time from `scenarios/emergency_day.yaml`, unless `--no-simulate`.
+`--port` say otherwise.
+
+With an Asterisk (`HOTLINE_ARI_URL` or `ASTERISK_ARI_URL`, `HOTLINE_ARI_USER`,
+`HOTLINE_ARI_PASSWORD`; AMI presence with `HOTLINE_AMI_SECRET`; FastAGI on
+`HOTLINE_AGI_HOST:HOTLINE_AGI_PORT`, 127.0.0.1:4573; several servers with
+`HOTLINE_ASTERISK_SERVERS`: see `hotline.config.settings`) the centre takes its calls
+from it; `--no-asterisk` ignores it. Without one the simulator feeds calls in real time
+from `scenarios/emergency_day.yaml`, unless `--no-simulate`; simulated and real callers
+do not mix (the simulator rings every seat itself).
 SIGINT / SIGTERM stop it gracefully. Exit codes: 0 stopped, 1 failed, 2 refused (bad
 options, or another process is active and `--standby` was not given), 3 demoted (the
-election lock was lost).
+election lock was lost), 4 taken over (another client opened the ARI application).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import Any
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from hotline.api.settings import ApiSettings
+from hotline.asr.errors import AsrError
+from hotline.asr.settings import AsrSettings
 from hotline.config.loader import load_centre
 from hotline.config.settings import Settings, SettingsError
 from hotline.service.election import StandbyRefused
@@ -36,10 +45,14 @@ from hotline.service.server import (
     EXIT_REFUSED,
     CentreService,
     ServeOptions,
+    StoreAhead,
     async_url,
 )
+from hotline.service.telephony import TelephonyOptions
 from hotline.simulation.scenario import Scenario, check_against_centre, load_scenario
 from hotline.store.engine import database_url_from_env
+from hotline.telephony.ari.driver import AriDriverSettings
+from hotline.telephony.spoken import SpokenSettings
 from hotline.vocabulary.problems import ConfigError
 from hotline.workorders.catalogue import load_catalogue
 
@@ -68,6 +81,8 @@ def register(sub: Any) -> None:
                           f"{DEFAULT_SCENARIO})")
     simulate.add_argument("--no-simulate", action="store_true",
                           help="no simulated calls even without an Asterisk")
+    parser.add_argument("--no-asterisk", action="store_true",
+                        help="do not connect to the Asterisk the environment names")
     parser.add_argument("--speed", type=float, default=1.0, metavar="N",
                         help="simulated seconds per real second (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="the simulator's seed")
@@ -92,8 +107,13 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_environ()
         api_settings = ApiSettings.from_environ()
+        asr = AsrSettings.from_env()
     except (SettingsError, ValueError) as exc:
         return _fail(str(exc))
+    servers = () if args.no_asterisk else settings.asterisk()
+    if servers and args.simulate is not None:
+        return _fail("--simulate cannot run beside an Asterisk: the simulator rings every "
+                     "seat itself and runs on its own clock (--no-asterisk to simulate here)")
     try:
         url = async_url(args.db) if args.db else async_url(
             database_url_from_env(default=DEFAULT_DATABASE))
@@ -111,7 +131,7 @@ def run_serve(args: argparse.Namespace) -> int:
                                    calendars=centre.config.holidays, modes=centre.config.modes)
         scenario: Scenario | None = None
         path: Path | None = args.simulate
-        if path is None and not args.no_simulate and settings.ari_url is None:
+        if path is None and not args.no_simulate and not servers:
             path = DEFAULT_SCENARIO
             print("hotline serve: no Asterisk configured (HOTLINE_ARI_URL unset): "
                   f"simulated calls from {path} (--no-simulate to run without)", flush=True)
@@ -130,13 +150,21 @@ def run_serve(args: argparse.Namespace) -> int:
         port=settings.port if args.port is None else args.port,
         scenario=scenario, speed=args.speed, seed=args.seed, standby=args.standby,
         spill_path=args.spill, api=api_settings,
+        telephony=TelephonyOptions(
+            servers=servers, media_host=settings.media_host, media_port=settings.media_port,
+            asr=asr, ari_driver=AriDriverSettings(
+                dial_template=settings.dial_template,
+                callback_caller_id=settings.callback_caller_id, moh_class=settings.moh_class),
+            spoken=SpokenSettings(settings.sounds_dir) if settings.sounds_dir else None,
+            prompts=centre.prompts, config_dir=args.config,
+        ) if servers else None,
     )
     service = CentreService(options, centre, catalogue, out=sys.stdout)
     try:
         return asyncio.run(_main(service))
-    except StandbyRefused as exc:
+    except (StandbyRefused, StoreAhead) as exc:
         return _fail(str(exc))
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, AsrError) as exc:
         logging.getLogger("hotline.service").debug("start-up failed", exc_info=True)
         print(f"hotline serve: {type(exc).__name__}: {str(exc).splitlines()[0]}",
               file=sys.stderr)

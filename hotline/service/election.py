@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -101,14 +102,20 @@ class AdvisoryLock:
         self.held = bool(got)
         return self.held
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, on_standby: Callable[[], None] | None = None) -> None:
         """Wait (polling) until this process holds the lock. A lost connection while
         waiting is retried: the standby keeps waiting through a database restart, and
-        after one it gives the active process `grace_s` to take its lock back first."""
+        after one it gives the active process `grace_s` to take its lock back first.
+        `on_standby` is called once, when the lock is first found held by another."""
         said = False
         lost_contact = False
         while True:
             try:
+                if self._connection is not None and self._connection.is_closed():
+                    # Closed between two polls (the server restarted, or dropped us): as
+                    # much a lost contact as an error in the middle of a poll.
+                    log.warning("standby's database connection closed; reconnecting")
+                    lost_contact = True
                 if self._connection is None or self._connection.is_closed():
                     self._connection = await self._connect()
                     if lost_contact:
@@ -120,6 +127,8 @@ class AdvisoryLock:
                 if not said:
                     log.info("standing by: another process is active (lock %d)", self.key)
                     said = True
+                    if on_standby is not None:
+                        on_standby()
             except _CONNECTION_ERRORS as exc:
                 if not lost_contact:
                     log.warning("standby cannot reach the database: %s", exc)

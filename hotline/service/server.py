@@ -14,22 +14,29 @@ Start-up, in order (each step needs the one before):
 3. *Restore*: rebuild the kernel from the whole fact log, number new records after the
    log's last one, re-arm the kernel's pending timers (`hotline.service.restore`).
 4. *Runtime*: start it with the store recorder subscribed (facts, CDR rows, mode
-   switches), then the drivers: the real-time simulator (`--simulate`), which adopts
-   the calls and seats the restored kernel holds.
+   switches), then the drivers: the Asterisk bridge (`hotline.service.telephony`: an
+   ARI driver per server, FastAGI, AMI presence, speech), whose ARI drivers take back
+   the calls the restored kernel holds as soon as their websockets connect; or the
+   real-time simulator (`--simulate`), which adopts the calls and seats the restored
+   kernel holds.
 5. *API*: uvicorn in-process on `host:port` (127.0.0.1 unless told otherwise); when the
    user table is empty a demo supervisor is created and its password printed once.
 
 Shutdown (SIGINT/SIGTERM, or `stop` set): the API stops taking requests, the drivers
-stop posting, the runtime processes what it holds, the recorder writes everything to
-the store (or the spill file), the lock is released. If the lock's connection is lost,
-another process may already be active: the service stops at once without writing more
-to the store (what it holds goes to the spill file) and `serve` returns `EXIT_DEMOTED`.
+stop taking calls, the runtime processes what it holds (its last commands still reach
+Asterisk), the recorder writes everything to the store (or the spill file), the lock is
+released. If the lock's connection is lost, another process may already be active: the
+service stops at once without writing more to the store (what it holds goes to the
+spill file) and `serve` returns `EXIT_DEMOTED`. If another client takes an ARI
+application over, the service stops gracefully and returns `EXIT_TAKEN_OVER` rather
+than fight it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import socket
@@ -46,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.api.accounts import add_user
 from hotline.api.app import create_app
+from hotline.api.security import StoreSessions
 from hotline.api.services import Services
 from hotline.api.settings import ApiSettings
 from hotline.api.sync import sync_reference_data
@@ -55,6 +63,7 @@ from hotline.runtime.clock import RealClock, TimerClock
 from hotline.service.election import AdvisoryLock, LockLost, StandbyRefused, lock_key
 from hotline.service.recorder import StoreRecorder
 from hotline.service.restore import Restored, restore_centre
+from hotline.service.telephony import Telephony, TelephonyFailure, TelephonyOptions
 from hotline.simulation.realtime import PacedClock, RealtimeSimulation
 from hotline.simulation.scenario import Scenario
 from hotline.store.engine import create_engine, show_url
@@ -71,6 +80,30 @@ EXIT_DEMOTED = 3  # the lock was lost: another process may be active now
 EXIT_FAILED = 1
 
 DEMO_SUPERVISOR = "supervisor"
+# How far the store's last record may lie ahead of this machine's clock (a standby's
+# clock a little behind the active one's) before the service refuses to run on it.
+MAX_CLOCK_LEAD_S = 10.0
+
+
+class StoreAhead(ValueError):
+    """The store's records lie ahead of the wall clock: a simulation ran faster than
+    real time on it. Calls in real time cannot continue a timeline that is ahead."""
+
+
+async def _catch_up_with(last_at: float | None, *, limit_s: float = MAX_CLOCK_LEAD_S) -> None:
+    """Before a real-time centre takes calls, the wall clock must have passed the store's
+    last record (the kernel, the statistics and the CDR take time only forwards)."""
+    lead = (last_at or 0.0) - time.time()
+    if lead <= 0:
+        return
+    if lead > limit_s:
+        raise StoreAhead(
+            f"the store's last record is {lead:.0f} s ahead of this machine's clock (a "
+            "simulation faster than real time ran on it); continue it with --simulate, "
+            "or serve real calls from another database (--db)")
+    log.warning("the store's last record is %.1f s ahead of this machine's clock; "
+                "waiting for it before taking calls", lead)
+    await asyncio.sleep(lead)
 
 
 def async_url(url: str | URL) -> URL:
@@ -103,6 +136,7 @@ class ServeOptions:
     standby: bool = False
     spill_path: Path | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
+    telephony: TelephonyOptions | None = None  # the Asterisk servers to run beside
     # Fact records held in memory while the database is down, before they are spilled.
     fact_buffer: int = 20_000
     create_demo_supervisor: bool = True
@@ -120,6 +154,7 @@ class Running:
     simulation: RealtimeSimulation | None
     clock: TimerClock
     port: int = 0
+    telephony: Telephony | None = None
 
 
 class _ApiServer(uvicorn.Server):
@@ -160,9 +195,10 @@ class CentreService:
             lock = AdvisoryLock(url, lock_key(self.centre.config.centre.name))
             if options.standby:
                 self.state = "standby"
-                self.say(f"hotline: standing by for {self.centre.config.centre.name} "
-                         f"on {show_url(url)}")
-                await _first(lock.acquire(), stop.wait())
+                name = self.centre.config.centre.name
+                # Said once the lock was found taken, so it means what it says.
+                await _first(lock.acquire(on_standby=lambda: self.say(
+                    f"hotline: standing by for {name} on {show_url(url)}")), stop.wait())
                 if not lock.held:
                     await lock.release()
                     self.state = "stopped"
@@ -197,12 +233,18 @@ class CentreService:
             waits: list[Any] = [stop.wait(), asyncio.shield(api)]
             if lock is not None:
                 waits.append(lock.watch())
+            if running.telephony is not None:
+                waits.append(running.telephony.failed())
             try:
                 outcome = await _first(*waits)
             except Exception:
                 log.exception("the API server failed; stopping")
                 await self.stop()
                 return EXIT_FAILED
+            if isinstance(outcome, TelephonyFailure):
+                self.say(f"hotline: stopping: {outcome.reason}")
+                await self.stop()
+                return outcome.code
             if not isinstance(outcome, LockLost) or lock is None:
                 break
             # The database (or the way to it) went away. Calls go on, records wait in
@@ -254,20 +296,40 @@ class CentreService:
         if options.scenario is not None:
             clock = PacedClock(max(time.time(), restored.last_at or 0.0), options.speed)
         else:
+            try:
+                await _catch_up_with(restored.last_at)
+            except BaseException:
+                await recorder.close()
+                await engine.dispose()
+                raise
             clock = RealClock()
         runtime = restored.runtime_on(clock, queues=tuple(centre.config.queues))
         recorder.attach(runtime, rewrite=restored.recent_calls)
         api_settings = options.api
-        if options.scenario is not None and options.speed != 1.0:
-            # Sessions and login throttling run on the centre's (paced) clock.
-            api_settings = api_settings.model_copy(update={
-                "token_ttl_s": api_settings.token_ttl_s * options.speed,
-                "login_window_s": api_settings.login_window_s * options.speed,
-            })
+        telephony: Telephony | None = None
+        if options.telephony is not None and options.telephony.servers:
+            telephony = Telephony(options.telephony, runtime, seats=(
+                seat.endpoint for seat in centre.config.seats.values()))
+        # Sessions and login throttling run on wall time (`--simulate --speed 10` must not
+        # end a 12-hour session after 72 minutes); what the API stamps on the centre's
+        # events (logins, mode switches) is the runtime's own time. Sessions live in the
+        # store, so a restart or a standby taking over keeps everyone logged in.
+        sessions = await StoreSessions.open(engine, time.time)
         services = Services.build(runtime=runtime, engine=engine, centre=centre,
-                                  catalogue=self.catalogue, settings=api_settings)
+                                  catalogue=self.catalogue, settings=api_settings,
+                                  sessions=sessions, clock=time.time,
+                                  presence=telephony.presence if telephony else None)
+        services = dataclasses.replace(services, clock=runtime.clock.now)
         await runtime.start()
         restored.arm_timers(runtime)
+        if telephony is not None:
+            try:
+                await telephony.start(restored)
+            except BaseException:
+                await runtime.stop()
+                await recorder.close()
+                await engine.dispose()
+                raise
         simulation = None
         if options.scenario is not None:
             assert isinstance(clock, PacedClock)
@@ -276,9 +338,16 @@ class CentreService:
                                             live_calls=restored.live_calls)
             clock.start()
             simulation.begin()
-        running = Running(engine, restored, runtime, recorder, services, simulation, clock)
+        running = Running(engine, restored, runtime, recorder, services, simulation, clock,
+                          telephony=telephony)
         self.running = running
-        port = await self._start_api(create_app(services, api_settings))
+        try:
+            port = await self._start_api(create_app(services, api_settings))
+        except BaseException:
+            # The API never served; the drivers may have taken calls: stop them in order.
+            self._api = self._api_task = None
+            await self.stop()
+            raise
         running.port = port
         await self._announce(running)
         return running
@@ -287,7 +356,10 @@ class CentreService:
         options = self.options
         config = uvicorn.Config(app, host=options.host, port=options.port, lifespan="off",
                                 log_level="warning", ws="websockets-sansio",
-                                access_log=False)
+                                # Deflate compresses every message once per socket,
+                                # undoing the wallboard's encode-once; on the centre's
+                                # LAN the bytes cost less than the CPU (bench/api.py).
+                                ws_per_message_deflate=False, access_log=False)
         server = _ApiServer(config)
         self._api = server
         self._api_task = asyncio.create_task(server.serve(), name="hotline-api")
@@ -315,6 +387,15 @@ class CentreService:
         if running.simulation is not None:
             name = running.simulation.scenario.name
             self.say(f"hotline: simulated calls ({name}) at {options.speed:g}x real time")
+        if running.telephony is not None:
+            for link in running.telephony.links:
+                server = link.server
+                parts = [f"ARI {server.ari_url} app {server.ari_app!r}"]
+                if link.agi_port is not None:
+                    parts.append(f"FastAGI on {server.agi_host}:{link.agi_port}")
+                if server.ami:
+                    parts.append(f"AMI {server.ami_address}:{server.ami_port}")
+                self.say(f"hotline: Asterisk {server.name}: {'; '.join(parts)}")
         self.say(f"hotline: serving http://{host}:{running.port}/ (API under /api)")
         if options.create_demo_supervisor:
             password = await ensure_demo_supervisor(running.engine, running.services)
@@ -332,8 +413,10 @@ class CentreService:
         await self._stop_api()
         if running is None:
             return
-        self._stop_drivers(running)
+        await self._stop_drivers(running)
         await running.runtime.stop()
+        if running.telephony is not None:
+            await running.telephony.close()
         await running.recorder.close()
         await running.engine.dispose()
         self.say(f"hotline: stopped; last seq {running.runtime.log.next_seq - 1}")
@@ -345,12 +428,18 @@ class CentreService:
         await self._stop_api()
         if running is None:
             return
-        self._stop_drivers(running)
+        await self._stop_drivers(running)
         await running.runtime.stop()
+        if running.telephony is not None:
+            await running.telephony.close()
         await running.recorder.abort()
         await running.engine.dispose()
 
-    def _stop_drivers(self, running: Running) -> None:
+    async def _stop_drivers(self, running: Running) -> None:
+        """No new calls from any driver; calls in progress stay with Asterisk (a restart
+        takes them back)."""
+        if running.telephony is not None:
+            await running.telephony.stop_intake()
         if running.simulation is not None:
             running.simulation.finish()
         if isinstance(running.clock, PacedClock):
