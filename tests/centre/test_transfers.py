@@ -117,9 +117,15 @@ def test_to_a_colleague_talking_then_transferring_then_ringing_then_talking(c: C
     pop = pops.get("c1")
     assert pop is not None and pop.ended_at is None
     assert pop.transcript == ["人工"] and any(p.startswith("main:") for p in pop.ivr_path)
+    assert pop.agent_id == "1001"
+    seen = len(c.records)
     bridge = c.feed(SeatAnswered("1002", "c1", c.at(5)))
     assert [x.agent_id for x in bridge if isinstance(x, Bridge)] == ["1002"]
     assert c.kernel.stage("c1") is S.TALKING
+    for seq, record in enumerate(c.records[seen:], start=seen):
+        pops.feed(seq, record)
+    # The pop now belongs to the colleague who answered, from when they answered.
+    assert (pop.agent_id, pop.answered_at) == ("1002", c.now)
     c.feed(CallEnded("c1", c.at(100)))
     finished = [r for r in c.records if isinstance(r, CallFinished)]
     # Handed on inside the centre is not "transferred away": the last conversation ended.
