@@ -9,6 +9,7 @@ Errors are judged by status code only; Asterisk's reason phrases are not standar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -114,6 +115,11 @@ class AriClient:
             transport=transport,
             headers={"Accept": "application/json"},
         )
+        # At most one request per pooled connection is handed to httpx: its pool matches
+        # queued requests to connections with a scan of both on every change, so a
+        # backlog of hundreds of calls' requests would cost milliseconds per request on
+        # the event loop. Waiting here is a plain FIFO.
+        self._slots = asyncio.Semaphore(config.max_connections)
 
     async def __aenter__(self) -> AriClient:
         return self
@@ -142,13 +148,14 @@ class AriClient:
     ) -> Any:
         """One REST call; returns the decoded JSON body (None for 204)."""
         try:
-            response = await self._http.request(
-                method,
-                path.lstrip("/"),
-                params=_params(params or {}),
-                json=json_body,
-                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-            )
+            async with self._slots:
+                response = await self._http.request(
+                    method,
+                    path.lstrip("/"),
+                    params=_params(params or {}),
+                    json=json_body,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                )
         except httpx.TimeoutException as exc:
             raise AriUnavailable(f"{method} {path} timed out") from exc
         except httpx.TransportError as exc:
