@@ -28,7 +28,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
-from store.conftest import create_pg_database, drop_pg_database
+from store.conftest import create_pg_database, drop_pg_database, empty_database
 
 from hotline.api import ApiSettings, Services, create_app
 from hotline.api.accounts import add_user
@@ -217,14 +217,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 async def db_url(api_database: str, tmp_path: Path) -> AsyncIterator[URL]:
     """An empty database of the kind the test is parametrised with."""
-    if api_database == "sqlite":
-        yield URL.create("sqlite+aiosqlite", database=str(tmp_path / "hotline.db"))
-        return
-    url = await create_pg_database()
-    try:
+    async with empty_database(api_database, tmp_path / "hotline.db") as url:
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ sockets, in this process)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
-from service.conftest import ServiceRun, options
+from service.conftest import ServiceRun, options, start_service  # noqa: F401 (fixture)
 from sqlalchemy.engine import URL
 
 from api.conftest import on_databases
@@ -19,32 +17,13 @@ from hotline.api.accounts import add_user
 from hotline.api.security import Passwords
 from hotline.api.sync import sync_reference_data
 from hotline.config.loader import Centre
-from hotline.service.server import CentreService, ServeOptions
+from hotline.service.server import ServeOptions
 from hotline.store.engine import create_engine
 from hotline.store.migrate import upgrade
 from hotline.store.models import UserRole
 from hotline.workorders.catalogue import Catalogue
 
 PASSWORD = "session-test-password"
-
-
-@pytest.fixture
-async def start_service(
-    centre: Centre, catalogue: Catalogue,
-) -> AsyncIterator[Callable[[ServeOptions], ServiceRun]]:
-    runs: list[ServiceRun] = []
-
-    def make(opts: ServeOptions) -> ServiceRun:
-        run = ServiceRun(CentreService(opts, centre, catalogue))
-        runs.append(run)
-        return run
-
-    yield make
-    for run in runs:
-        if run.task is not None and not run.task.done():
-            run.stop_event.set()
-            with contextlib.suppress(Exception):
-                await run.task
 
 
 async def seed(url: URL, centre: Centre, catalogue: Catalogue) -> None:
@@ -73,7 +52,7 @@ async def me(client: httpx.AsyncClient, port: int, token: str) -> int:
 
 async def test_a_restart_keeps_everyone_logged_in(
     db_url: URL, tmp_path: Path, centre: Centre, catalogue: Catalogue,
-    start_service: Callable[[ServeOptions], ServiceRun],
+    start_service: Callable[[ServeOptions], ServiceRun],  # noqa: F811 (the fixture)
 ) -> None:
     await seed(db_url, centre, catalogue)
     first = start_service(options(db_url, tmp_path))
@@ -96,7 +75,7 @@ async def test_a_restart_keeps_everyone_logged_in(
 @on_databases("postgresql")  # standby needs PostgreSQL's advisory lock
 async def test_the_standby_honours_the_active_ones_tokens(
     db_url: URL, tmp_path: Path, centre: Centre, catalogue: Catalogue,
-    start_service: Callable[[ServeOptions], ServiceRun],
+    start_service: Callable[[ServeOptions], ServiceRun],  # noqa: F811 (the fixture)
 ) -> None:
     await seed(db_url, centre, catalogue)
     active = start_service(options(db_url, tmp_path, spill_path=tmp_path / "a.spill"))

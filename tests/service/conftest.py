@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
-from store.conftest import create_pg_database, drop_pg_database
+from store.conftest import create_pg_database, drop_pg_database, empty_database
 
 from hotline.api.settings import ApiSettings
 from hotline.config.loader import Centre, load_centre
@@ -40,14 +40,8 @@ def catalogue(centre: Centre) -> Catalogue:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[URL]:
-    if request.param == "sqlite":
-        yield URL.create("sqlite+aiosqlite", database=str(tmp_path / "var" / "hotline.db"))
-        return
-    url = await create_pg_database()
-    try:
+    async with empty_database(request.param, tmp_path / "var" / "hotline.db") as url:
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ The server is ``HOTLINE_TEST_PG_URL`` (default: postgres on 127.0.0.1:5432, db `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import uuid
@@ -67,17 +68,25 @@ async def drop_pg_database(url: URL) -> None:
         await admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[URL]:
-    """An empty database of each kind, as an async URL."""
-    if request.param == "sqlite":
-        yield URL.create("sqlite+aiosqlite", database=str(tmp_path / "hotline.db"))
+@contextlib.asynccontextmanager
+async def empty_database(kind: str, sqlite_path: Path) -> AsyncIterator[URL]:
+    """An empty database of `kind` ("sqlite" at `sqlite_path`, or a fresh PostgreSQL
+    database dropped afterwards), as an async URL."""
+    if kind == "sqlite":
+        yield URL.create("sqlite+aiosqlite", database=str(sqlite_path))
         return
     url = await create_pg_database()
     try:
         yield url
     finally:
         await drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[URL]:
+    """An empty database of each kind, as an async URL."""
+    async with empty_database(request.param, tmp_path / "hotline.db") as url:
+        yield url
 
 
 @pytest.fixture
