@@ -34,7 +34,7 @@ from hotline.composition import build_kernel  # noqa: E402
 from hotline.config.loader import load_centre  # noqa: E402
 from hotline.projections.stats import LiveStats  # noqa: E402
 from hotline.runtime import centre_runtime as runtime_module  # noqa: E402
-from hotline.runtime.centre_runtime import CentreRuntime, DriverLink  # noqa: E402
+from hotline.runtime.centre_runtime import CentreRuntime, DriverLink, RuntimeClosed  # noqa: E402
 from hotline.runtime.clock import RealClock  # noqa: E402
 from hotline.vocabulary import commands as c  # noqa: E402
 from hotline.vocabulary import events as e  # noqa: E402
@@ -63,7 +63,11 @@ class FakePbx:
         loop = asyncio.get_running_loop()
         link = self.link
         assert link is not None
-        loop.call_later(delay, lambda: link.offer(event_factory()))
+        def fire() -> None:
+            with contextlib.suppress(RuntimeClosed):  # the run ended before this event
+                link.offer(event_factory())
+
+        loop.call_later(delay, fire)
 
     def execute(self, command: c.Command) -> None:
         self.received_at.append(time.perf_counter())

@@ -228,6 +228,7 @@ REPEAT_CALLER_TAG = "repeat_caller"
 RECORD_MAX_S = 120.0
 
 _PROMISE_STEP_S = 1800.0  # the roster is read every half hour of a future promise window
+_SCHEDULED_CACHE_SIZE = 4096  # roster look-ups kept for callback promises
 RING_GUARD_GRACE_S = 5.0  # past the ring timeout, for the driver's own report to arrive
 NO_REPORT = "no-report"  # `RingNoAnswer.cause` when the guard gave up the ring
 _LAPSED_RINGS_KEPT = 1024  # rings given up by the guard, remembered for late reports
@@ -357,6 +358,9 @@ class Acd:
         self._recent_callers = RecentCallers()
         self._handle_times = HandleTimes(default_handle_s)
         self._staffed_cache: dict[str, tuple[int, str, int]] = {}
+        # (mode, queue, minute) -> agents scheduled: the roster and the agents are fixed,
+        # and every booking in one closed period walks the same half-hour moments.
+        self._scheduled_cache: dict[tuple[str, str, float], int] = {}
         self._pause_limits = self._pause_limits_of(start_mode)
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             AgentLoggedIn: self._on_login,
@@ -749,17 +753,25 @@ class Acd:
 
     def _scheduled_for(self, queue: str, when: float) -> int:
         """Agents the active roster schedules at `when` who qualify for `queue`."""
+        # Shifts start and end on whole minutes: the minute decides.
+        minute = math.floor(when / 60.0) * 60.0
+        key = (self._mode, queue, minute)
+        cached = self._scheduled_cache.get(key)
+        if cached is not None:
+            return cached
         roster = self._active_roster()
-        if roster is None:
-            return 0
-        rules = self._rules(queue)
         count = 0
-        for agent_id in roster.scheduled(when, self._tz):
-            agent = self._agents.get(agent_id)
-            if agent is None or (rules.teams and agent.team not in rules.teams):
-                continue
-            if all(agent.skills.get(skill, 0) >= rules.min_level for skill in rules.skills):
-                count += 1
+        if roster is not None:
+            rules = self._rules(queue)
+            for agent_id in roster.scheduled(minute, self._tz):
+                agent = self._agents.get(agent_id)
+                if agent is None or (rules.teams and agent.team not in rules.teams):
+                    continue
+                if all(agent.skills.get(s, 0) >= rules.min_level for s in rules.skills):
+                    count += 1
+        if len(self._scheduled_cache) >= _SCHEDULED_CACHE_SIZE:
+            self._scheduled_cache.clear()  # old periods: cheaper to forget than to age
+        self._scheduled_cache[key] = count
         return count
 
     def _cancel_entry_timers(self, entry: Entry) -> None:
