@@ -408,32 +408,34 @@ class CentreService:
 
     async def stop(self) -> None:
         """Graceful: no new requests or calls, the runtime drained, every record stored."""
-        running = self.running
-        self.state = "stopping"
-        await self._stop_api()
+        running = await self._wind_down()
         if running is None:
             return
-        await self._stop_drivers(running)
-        await running.runtime.stop()
-        if running.telephony is not None:
-            await running.telephony.close()
         await running.recorder.close()
         await running.engine.dispose()
         self.say(f"hotline: stopped; last seq {running.runtime.log.next_seq - 1}")
 
     async def abort(self) -> None:
         """Demoted: stop at once; records not yet stored go to the spill file."""
+        running = await self._wind_down()
+        if running is None:
+            return
+        await running.recorder.abort()
+        await running.engine.dispose()
+
+    async def _wind_down(self) -> Running | None:
+        """What stopping and aborting share: the API, the drivers' intake, the runtime
+        (its last commands still reach Asterisk), then the drivers' connections."""
         running = self.running
         self.state = "stopping"
         await self._stop_api()
         if running is None:
-            return
+            return None
         await self._stop_drivers(running)
         await running.runtime.stop()
         if running.telephony is not None:
             await running.telephony.close()
-        await running.recorder.abort()
-        await running.engine.dispose()
+        return running
 
     async def _stop_drivers(self, running: Running) -> None:
         """No new calls from any driver; calls in progress stay with Asterisk (a restart

@@ -318,16 +318,18 @@ class AriClient:
     ) -> Playback:
         """Play; a missing sound still answers 201 then fails; an unknown scheme never
         finishes (fact 5), so the caller must keep its own timeout."""
+        return await self._play(f"/channels/{_segment(channel_id)}/play", media,
+                                playback_id, lang)
+
+    async def _play(self, path: str, media: str | Sequence[str], playback_id: str | None,
+                    lang: str | None) -> Playback:
         pid = playback_id or new_id("pb")
         uris = [media] if isinstance(media, str) else list(media)
 
         async def send() -> Playback:
             return Playback.from_json(
-                await self.request(
-                    "POST",
-                    f"/channels/{_segment(channel_id)}/play",
-                    {"media": uris, "playbackId": pid, "lang": lang},
-                )
+                await self.request("POST", path, {"media": uris, "playbackId": pid,
+                                                  "lang": lang})
             )
 
         return await self._create(send, lambda: self.get_playback(pid))
@@ -525,19 +527,8 @@ class AriClient:
         lang: str | None = None,
     ) -> Playback:
         """While bridge MOH runs this fails at once (fact 8): stop MOH, play, restart."""
-        pid = playback_id or new_id("pb")
-        uris = [media] if isinstance(media, str) else list(media)
-
-        async def send() -> Playback:
-            return Playback.from_json(
-                await self.request(
-                    "POST",
-                    f"/bridges/{_segment(bridge_id)}/play",
-                    {"media": uris, "playbackId": pid, "lang": lang},
-                )
-            )
-
-        return await self._create(send, lambda: self.get_playback(pid))
+        return await self._play(f"/bridges/{_segment(bridge_id)}/play", media,
+                                playback_id, lang)
 
     async def start_bridge_moh(self, bridge_id: str, *, moh_class: str | None = None) -> None:
         await self.request("POST", f"/bridges/{_segment(bridge_id)}/moh", {"mohClass": moh_class})

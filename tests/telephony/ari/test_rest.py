@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from hotline.telephony.ari import AriClient, AriConfig, AriError, AriEventStream
@@ -155,3 +156,28 @@ async def test_generated_ids_are_sent(
     assert playback.id.startswith("pb-")
     sent = [q for m, p, q in fake.requests if p.endswith("/play")]
     assert sent[-1]["playbackId"] == playback.id
+
+
+async def test_no_more_requests_in_flight_than_pooled_connections() -> None:
+    """A burst of calls' requests waits in our FIFO, not in httpx's pool (whose queue is
+    scanned on every change): never more in flight than `max_connections`."""
+    in_flight = peak = 0
+    release = asyncio.Event()
+
+    async def asterisk(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(204)
+
+    config = AriConfig(base_url="http://127.0.0.1:9/ari", max_connections=3)
+    async with AriClient(config, transport=httpx.MockTransport(asterisk)) as ari:
+        burst = [asyncio.create_task(ari.answer(f"c{n}")) for n in range(20)]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert peak == 3  # three at once, the rest waiting their turn
+        release.set()
+        await asyncio.gather(*burst)
+    assert peak == 3 and in_flight == 0
