@@ -13,10 +13,15 @@ the agents can serve them. The same load runs twice, one after the other:
              with the same agents as dynamic members `Local/90NN@bench-agents/n`
              (strategy leastrecent, ringinuse no, wrapuptime 0, retry 1).
 
-Both are observed the same way, from AMI with Asterisk's own event timestamps
-(`timestampevents = yes`): an agent becomes free when its `;2` half hangs up (Hangup), it
-is rung when a DialBegin targets its Local channel. A hand-off counts when callers were
-waiting as the agent became free (ours: from the runtime's facts; app_queue: from
+Both are observed the same way, by a second ARI application subscribed to every channel
+(`subscribeAll`), with the timestamps Asterisk gives its events when it publishes them:
+an agent becomes free when its `;2` half is destroyed (ChannelDestroyed), it is rung when
+a Dial (no dialstatus yet) targets its `;1` Local channel. ARI stamps to the millisecond.
+AMI's `Timestamp` (`timestampevents = yes`) is taken later, when the manager's own queue
+formats the event (manager.c stamps `ast_tvnow()` there), so it adds that queue's lag,
+which differs from one event to the next: the same gaps stamped by AMI (Hangup,
+DialBegin) are printed beside them as `*_ami_stamped_*`. A hand-off counts when callers
+were waiting as the agent became free (ours: from the runtime's facts; app_queue: from
 QueueCallerJoin/Leave).
 
 Prints `name: value` lines:
@@ -26,15 +31,19 @@ Prints `name: value` lines:
                                            Asterisk's app_queue in the same run
   handoffs / app_queue_handoffs            how many hand-offs were measured
   handoff_{teardown,delivery,kernel,ring}_p50_ms / _p99_ms   ours, split: Asterisk's
-      Local teardown (;2 Hangup -> the ;1 leg's ChannelDestroyed), websocket delivery to
-      the driver, driver + runtime + kernel until RingSeat is executed, and the one-step
-      originate (one REST call) until Asterisk's DialBegin
+      Local teardown (;2 destroyed -> the hang-up request on the ;1 leg the driver
+      acts on), websocket delivery to the driver, driver + runtime + kernel until
+      RingSeat is executed, and the one-step originate (one REST call) until the Dial
+  handoff_ami_stamped_p50_ms / _p99_ms, app_queue_handoff_ami_stamped_p50_ms / _p99_ms
+      the same hand-offs stamped by AMI instead
 
 Asterisk's dialplan must have the `bench-agents` and `bench-callers` contexts and a
-`bench` queue (see tests/live/README or the live-test notes). Without a reachable
-Asterisk it prints one `handoff: skipped ...` line and exits 0.
+`bench` queue: tests/live/asterisk/ holds such a configuration and its README says how
+to run it. Without a reachable Asterisk it prints one `handoff: skipped ...` line and
+exits 0.
 
-Run: .venv/bin/python bench/handoff.py [--agents 8] [--seconds 30] [--load 1.5]
+Run: .venv/bin/python bench/handoff.py [--agents 8] [--seconds 60] [--load 1.5]
+(60 s give about 150 hand-offs: the p99 is then not just the largest one)
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +79,11 @@ from hotline.telephony.ari import (  # noqa: E402
     new_id,
 )
 from hotline.telephony.ari.driver import AriDriver, AriDriverSettings  # noqa: E402
-from hotline.telephony.ari.events import ChannelDestroyed  # noqa: E402
+from hotline.telephony.ari.events import (  # noqa: E402
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    Dial,
+)
 from hotline.vocabulary import events as ev  # noqa: E402
 from hotline.vocabulary.commands import RingSeat  # noqa: E402
 
@@ -107,26 +120,38 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-# --- the observer: AMI events with Asterisk's timestamps -----------------------------------
+# --- the observers: ARI and AMI events with Asterisk's timestamps --------------------------
 
 
 @dataclass
-class Timeline:
-    """What AMI showed during one phase."""
+class Moments:
+    """When agents were freed and rung, as one source stamped them."""
 
-    rung: dict[str, list[float]] = field(default_factory=dict)  # agent -> DialBegin times
-    freed: dict[str, list[float]] = field(default_factory=dict)  # agent -> ;2 Hangup times
-    waiting: list[tuple[float, int]] = field(default_factory=list)  # (t, +1/-1), app_queue
-    # ours only, for the breakdown: agent -> times
-    destroyed: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (ARI
-    # ChannelDestroyed timestamp, when the driver took it)
-    commanded: dict[str, list[float]] = field(default_factory=dict)  # RingSeat executed
+    rung: dict[str, list[float]] = field(default_factory=dict)  # agent -> ring times
+    freed: dict[str, list[float]] = field(default_factory=dict)  # agent -> ;2 end times
 
     def clear(self) -> None:
         self.rung.clear()
         self.freed.clear()
+
+
+@dataclass
+class Timeline:
+    """What the observers showed during one phase."""
+
+    ari: Moments = field(default_factory=Moments)  # ChannelDestroyed ;2, Dial -> ;1
+    ami: Moments = field(default_factory=Moments)  # Hangup ;2, DialBegin -> ;1
+    waiting: list[tuple[float, int]] = field(default_factory=list)  # (t, +1/-1), app_queue
+    # ours only, for the breakdown: agent -> times
+    ended: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (stamp of
+    # the ;1 leg's end the driver acted on, when the driver took it)
+    commanded: dict[str, list[float]] = field(default_factory=dict)  # RingSeat executed
+
+    def clear(self) -> None:
+        self.ari.clear()
+        self.ami.clear()
         self.waiting.clear()
-        self.destroyed.clear()
+        self.ended.clear()
         self.commanded.clear()
 
 
@@ -144,14 +169,29 @@ async def observe(ami: AmiClient, timeline: Timeline) -> None:
             if name == "DialBegin":
                 match = AGENT_CHANNEL.match(event.get("DestChannel") or "")
                 if match:
-                    timeline.rung.setdefault(match.group(1), []).append(stamp(event))
+                    timeline.ami.rung.setdefault(match.group(1), []).append(stamp(event))
             elif name == "Hangup":
                 match = AGENT_CHANNEL.match(event.get("Channel") or "")
                 if match and match.group(2) == "2":
-                    timeline.freed.setdefault(match.group(1), []).append(stamp(event))
+                    timeline.ami.freed.setdefault(match.group(1), []).append(stamp(event))
             elif event.get("Queue") == QUEUE:
                 step = 1 if name == "QueueCallerJoin" else -1
                 timeline.waiting.append((stamp(event), step))
+
+
+async def watch(stream: AriEventStream, timeline: Timeline) -> None:
+    """Every channel's events (`subscribeAll`), stamped when Asterisk published them."""
+    async for item in stream:
+        if isinstance(item, ChannelDestroyed):
+            match = AGENT_CHANNEL.match(item.channel.name)
+            if match and match.group(2) == "2":
+                timeline.ari.freed.setdefault(match.group(1), []).append(
+                    item.timestamp.timestamp())
+        elif isinstance(item, Dial) and not item.dialstatus:
+            match = AGENT_CHANNEL.match(item.peer.name)
+            if match and match.group(2) == "1":
+                timeline.ari.rung.setdefault(match.group(1), []).append(
+                    item.timestamp.timestamp())
 
 
 def waiting_at(changes: list[tuple[float, int]]) -> Callable[[float], int]:
@@ -164,15 +204,15 @@ def waiting_at(changes: list[tuple[float, int]]) -> Callable[[float], int]:
 
 
 def handoffs(
-    timeline: Timeline, waiting: Callable[[float], int], start: float, end: float,
+    moments: Moments, waiting: Callable[[float], int], start: float, end: float,
     agents: int,
 ) -> tuple[list[float], float]:
     """Gaps (s) from an agent freed with callers waiting to its next ring, and the share
     (%) of agent time in [start, end] lost that way."""
     gaps: list[float] = []
     lost = 0.0
-    for agent, frees in timeline.freed.items():
-        rings = sorted(timeline.rung.get(agent, []))
+    for agent, frees in moments.freed.items():
+        rings = sorted(moments.rung.get(agent, []))
         for freed in frees:
             if not start <= freed <= end or waiting(freed) <= 0:
                 continue
@@ -185,23 +225,40 @@ def handoffs(
     return gaps, 100.0 * lost / (agents * (end - start))
 
 
+def gap_figures(
+    prefix: str, timeline: Timeline, waiting: Callable[[float], int], start: float,
+    end: float, agents: int,
+) -> dict[str, float]:
+    gaps, lost = handoffs(timeline.ari, waiting, start, end, agents)
+    ami_gaps, _ = handoffs(timeline.ami, waiting, start, end, agents)
+    return {
+        f"{prefix}handoff_p50_ms": pct(gaps, 0.50) * 1000,
+        f"{prefix}handoff_p99_ms": pct(gaps, 0.99) * 1000,
+        f"{prefix}agent_time_lost_pct": lost,
+        f"{prefix}handoffs": float(len(gaps)),
+        f"{prefix}handoff_ami_stamped_p50_ms": pct(ami_gaps, 0.50) * 1000,
+        f"{prefix}handoff_ami_stamped_p99_ms": pct(ami_gaps, 0.99) * 1000,
+    }
+
+
 def breakdown(timeline: Timeline, start: float, end: float) -> dict[str, list[float]]:
-    """Ours, per hand-off: Asterisk's Local teardown (;2 Hangup -> ChannelDestroyed of
-    the ;1 leg), event delivery (-> the driver has it), runtime + kernel (-> RingSeat
-    executed) and ringing (-> DialBegin: the one-step originate's REST call)."""
+    """Ours, per hand-off: Asterisk's Local teardown (;2 destroyed -> the end of the ;1
+    leg the driver acts on), event delivery (-> the driver has it), runtime + kernel (->
+    RingSeat executed) and ringing (-> Dial: the one-step originate's REST call)."""
     parts: dict[str, list[float]] = {"teardown": [], "delivery": [], "kernel": [], "ring": []}
-    for agent, frees in timeline.freed.items():
+    moments = timeline.ari
+    for agent, frees in moments.freed.items():
         for freed in frees:
             if not start <= freed <= end:
                 continue
-            gone = [d for d in timeline.destroyed.get(agent, []) if freed <= d[1] < freed + 1]
+            gone = [d for d in timeline.ended.get(agent, []) if freed <= d[1] < freed + 1]
             if not gone:
                 continue
             stamped, taken = gone[0]
             commands = [c for c in timeline.commanded.get(agent, []) if taken <= c < taken + 1]
             if not commands:
                 continue
-            rings = [r for r in timeline.rung.get(agent, [])
+            rings = [r for r in moments.rung.get(agent, [])
                      if commands[0] <= r < commands[0] + 1]
             if not rings:
                 continue
@@ -249,15 +306,17 @@ async def clear_channels(ari: AriClient) -> None:
 
 
 def instrument(driver: AriDriver, timeline: Timeline) -> None:
-    """Note when the driver takes an agent leg's ChannelDestroyed and executes RingSeat."""
+    """Note when the driver takes the end of an agent's leg (the far end's hang-up
+    request, else ChannelDestroyed) and when it executes RingSeat."""
     handle_item = driver.handle_item
     execute = driver.execute
 
     async def timed_item(item: Any) -> None:
-        if isinstance(item, ChannelDestroyed):
+        if ((isinstance(item, ChannelHangupRequest) and not item.soft)
+                or isinstance(item, ChannelDestroyed)):
             match = AGENT_CHANNEL.match(item.channel.name)
             if match and match.group(2) == "1":
-                timeline.destroyed.setdefault(match.group(1), []).append(
+                timeline.ended.setdefault(match.group(1), []).append(
                     (item.timestamp.timestamp(), time.time()))
         await handle_item(item)
 
@@ -338,15 +397,9 @@ async def run_ours(
         await driver.aclose()
         await runtime.stop()
         await clear_channels(ari)
-    gaps, lost = handoffs(timeline, waiting_at(changes), began + warmup, ended, agents)
-    figures = {
-        "handoff_p50_ms": pct(gaps, 0.50) * 1000,
-        "handoff_p99_ms": pct(gaps, 0.99) * 1000,
-        "agent_time_lost_pct": lost,
-        "handoffs": float(len(gaps)),
-        "rejected_events": float(runtime.counters_view().rejected_total),
-        "driver_rest_errors": float(driver.stats.rest_errors),
-    }
+    figures = gap_figures("", timeline, waiting_at(changes), began + warmup, ended, agents)
+    figures["rejected_events"] = float(runtime.counters_view().rejected_total)
+    figures["driver_rest_errors"] = float(driver.stats.rest_errors)
     for part, values in breakdown(timeline, began + warmup, ended).items():
         figures[f"handoff_{part}_p50_ms"] = pct(values, 0.50) * 1000
         figures[f"handoff_{part}_p99_ms"] = pct(values, 0.99) * 1000
@@ -388,14 +441,8 @@ async def run_app_queue(
         for interface in members:
             with contextlib.suppress(Exception):
                 await ami.send_action("QueueRemove", {"Queue": QUEUE, "Interface": interface})
-    gaps, lost = handoffs(timeline, waiting_at(list(timeline.waiting)), began + warmup, ended,
-                          agents)
-    return {
-        "app_queue_handoff_p50_ms": pct(gaps, 0.50) * 1000,
-        "app_queue_handoff_p99_ms": pct(gaps, 0.99) * 1000,
-        "app_queue_agent_time_lost_pct": lost,
-        "app_queue_handoffs": float(len(gaps)),
-    }
+    return gap_figures("app_queue_", timeline, waiting_at(list(timeline.waiting)),
+                       began + warmup, ended, agents)
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -433,19 +480,28 @@ async def run(agents: int, seconds: float, load: float, warmup: float) -> dict[s
     ami = AmiClient(settings)
     await ami.connect()
     timeline = Timeline()
-    observer = asyncio.create_task(observe(ami, timeline))
+    observers = [asyncio.create_task(observe(ami, timeline))]
     figures: dict[str, float] = {}
     try:
-        async with AriClient(config) as ari:
-            await clear_channels(ari)
-            figures.update(await run_ours(config, ari, timeline, agents, seconds, load, warmup))
-            await asyncio.sleep(1.0)
-            figures.update(
-                await run_app_queue(ari, ami, timeline, agents, seconds, load, warmup)
-            )
+        async with AriClient(config) as ari, AriClient(config) as watcher:
+            everything = AriEventStream(
+                replace(config, app=f"{APP}-watch", subscribe_all=True, queue_size=100_000),
+                watcher)
+            everything.start()
+            observers.append(asyncio.create_task(watch(everything, timeline)))
+            try:
+                await clear_channels(ari)
+                figures.update(
+                    await run_ours(config, ari, timeline, agents, seconds, load, warmup))
+                await asyncio.sleep(1.0)
+                figures.update(
+                    await run_app_queue(ari, ami, timeline, agents, seconds, load, warmup))
+            finally:
+                await everything.aclose()
     finally:
-        observer.cancel()
-        await asyncio.gather(observer, return_exceptions=True)
+        for task in observers:
+            task.cancel()
+        await asyncio.gather(*observers, return_exceptions=True)
         await ami.close()
     return figures
 
@@ -453,7 +509,7 @@ async def run(agents: int, seconds: float, load: float, warmup: float) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--load", type=float, default=1.5,
                         help="arrival rate as a multiple of the agents' capacity")
     parser.add_argument("--warmup", type=float, default=3.0)

@@ -10,8 +10,8 @@ They skip unless ASTERISK_ARI_URL is set. What they need:
 
 and `sipp` (Debian `sip-tester`) on PATH for the SIP tests. The Asterisk must run the
 live-test dialplan and PJSIP endpoints (contexts `stasis-test`, `from-sip`, `caller`;
-endpoints pjcaller/pjagent/pjring/pjbusy/pjseat1/pjseat2, as in
-../shared/asterisk/recorded-with/ plus a few additions described in the tests).
+endpoints pjcaller/pjagent/pjring/pjbusy/pjseat1/pjseat2): tests/live/asterisk/ holds
+that configuration and its README says how to point an Asterisk at it.
 """
 
 from __future__ import annotations

@@ -228,6 +228,10 @@ class _LegKind(Enum):
     MEDIA = "media"
 
 
+# Talking legs whose far-end hang-up request is their end (see `_on_hangup_request`).
+_EARLY_GONE = frozenset({_LegKind.AGENT, _LegKind.PARTY, _LegKind.SUPERVISOR})
+
+
 @dataclass(eq=False, slots=True)
 class _Leg:
     kind: _LegKind
@@ -1353,6 +1357,13 @@ class AriDriver:
         found = self._by_channel.get(event.channel.id)
         if isinstance(found, _Call):
             self._citizen_gone(found)
+        elif (isinstance(found, _Leg) and found.answered and not event.soft
+              and found.kind in _EARLY_GONE):
+            # The far end hung up (a BYE, or a Local channel's other half): Asterisk
+            # queues the hang-up on our leg and says so at once; its ChannelDestroyed
+            # comes only once the bridge has let go of it, milliseconds later under load.
+            # The seat is free now, and the next caller rings that much sooner.
+            self._leg_gone(found, event.cause)
 
     def _on_stasis_end(self, event: StasisEnd) -> None:
         found = self._by_channel.get(event.channel.id)

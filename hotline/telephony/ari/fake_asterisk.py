@@ -363,9 +363,19 @@ class FakeAsterisk:
             "ChannelDtmfReceived", digit=digit, duration_ms=duration_ms, channel=channel.json()
         )
 
-    def hang_up(self, channel_id: str) -> None:
-        """The far end sends BYE: ChannelHangupRequest without `soft`, StasisEnd."""
-        self._hangup(self.channels[channel_id], cause=16, soft=False, destroy_cause=16)
+    def hang_up(self, channel_id: str, *, teardown_s: float = 0.0) -> None:
+        """The far end sends BYE: ChannelHangupRequest without `soft`, StasisEnd.
+
+        With `teardown_s`, the request comes at once and the rest (leaving the bridge,
+        StasisEnd, ChannelDestroyed) that many seconds later, as from a loaded Asterisk
+        whose bridge takes its time to let the channel go."""
+        channel = self.channels[channel_id]
+        if teardown_s <= 0:
+            self._hangup(channel, cause=16, soft=False, destroy_cause=16)
+            return
+        self._emit("ChannelHangupRequest", cause=16, channel=channel.json())
+        channel.timers.append(self._later(teardown_s, lambda: self._hangup(
+            channel, cause=16, soft=False, destroy_cause=16, request=False)))
 
     def add_endpoint(self, resource: str, outcome: RingOutcome = RingOutcome.ANSWER) -> None:
         """Register an agent phone `PJSIP/<resource>` with what it does when dialled."""
@@ -524,19 +534,20 @@ class FakeAsterisk:
         destroy_cause: int,
         tech_cause: int | None = None,
         destroy_tech_cause: int | None = None,
+        request: bool = True,
     ) -> None:
         if channel.id not in self.channels:
             return
         self._fail_playbacks(channel)
-        request: dict[str, Any] = {}
+        fields: dict[str, Any] = {}
         if cause is not None:
-            request["cause"] = cause
+            fields["cause"] = cause
         if tech_cause is not None:
-            request["tech_cause"] = tech_cause
+            fields["tech_cause"] = tech_cause
         if soft:
-            request["soft"] = True
-        if channel.in_stasis or channel.origin is not Origin.DIALPLAN:
-            self._emit("ChannelHangupRequest", **request, channel=channel.json())
+            fields["soft"] = True
+        if request and (channel.in_stasis or channel.origin is not Origin.DIALPLAN):
+            self._emit("ChannelHangupRequest", **fields, channel=channel.json())
         if channel.bridge and channel.bridge in self.bridges:
             bridge = self.bridges[channel.bridge]
             with contextlib.suppress(ValueError):

@@ -152,6 +152,34 @@ async def test_seat_rung_and_stopped_before_it_answers_leaves_nothing(loaded: Ha
     assert h.driver.live_calls == 0
 
 
+async def test_seat_is_free_at_the_agents_hang_up_request_not_its_teardown(
+    loaded: Harness,
+) -> None:
+    """A BYE (or a Local agent's other half hanging up) is a hang-up request on the
+    agent's leg at once; the leg's ChannelDestroyed waits until the bridge lets it go,
+    which a loaded Asterisk takes its time over. The call ends, and the seat rings the
+    next caller, from the request."""
+    h = loaded
+    h.fake.add_endpoint("8001", RingOutcome.ANSWER)
+    first = await waiting_caller(h, "13900000001")
+    second = await waiting_caller(h, "13900000002")
+    await h.log_in("1001", "s01")
+    await h.until(lambda: h.stage(first) is CallStage.TALKING, "talking")
+    leg = h.requests("POST", "/ari/channels")[0][2]["channelId"]
+    h.fake.hang_up(leg, teardown_s=30.0)
+    await h.until(lambda: any(type(r) is CallEnded for r in h.records), "call ended")
+    for _ in range(600):  # through the seat's wrap-up, on the virtual clock
+        if len(h.requests("POST", "/ari/channels")) > 1:
+            break
+        h.advance(1.0)
+        await asyncio.sleep(0.002)
+    rings = h.requests("POST", "/ari/channels")
+    assert len(rings) == 2 and rings[1][2]["channelId"] != leg
+    assert h.stage(second) is CallStage.RINGING
+    assert leg in h.fake.channels  # its teardown is still under way
+    assert h.driver.stats.rest_errors == 0
+
+
 async def test_agent_hangs_up_on_a_three_way_then_the_citizen(fake: FakeAsterisk,
                                                              client: AriClient) -> None:
     h = await start_harness(fake, client)
