@@ -19,12 +19,22 @@ from sqlalchemy.exc import OperationalError
 from store.helpers import TcpProxy, wait_until
 
 from hotline.service.server import ServeOptions
-from hotline.simulation.scenario import load_scenario
+from hotline.simulation.scenario import Scenario, load_scenario
 from hotline.store.engine import create_engine
 from hotline.store.factlog import WriterState
 from hotline.store.models import FactRow
 
 from .conftest import ROOT, ServiceRun, options
+
+
+def busy_all_day() -> Scenario:
+    """The emergency day with a daytime rate at every hour: the service runs a scenario
+    from the wall clock's time of day, and a night's few calls would not fill the outage
+    with records in time."""
+    scenario, _ = load_scenario(ROOT / "scenarios" / "emergency_day.yaml")
+    arrivals = scenario.arrivals.model_copy(
+        update={"profile": {"00:00": 1.0}, "surges": (), "base_calls": 15_000.0})
+    return scenario.model_copy(update={"arrivals": arrivals})
 
 
 async def test_records_made_while_the_database_is_down_are_stored_once_after_it_returns(
@@ -35,8 +45,7 @@ async def test_records_made_while_the_database_is_down_are_stored_once_after_it_
     if db_url.get_backend_name() == "postgresql":
         proxy = TcpProxy(db_url.host or "127.0.0.1", db_url.port or 5432)
         url = db_url.set(host="127.0.0.1", port=await proxy.start())
-    scenario, _ = load_scenario(ROOT / "scenarios" / "emergency_day.yaml")
-    run = start_service(options(url, tmp_path, scenario=scenario, speed=120.0, seed=7,
+    run = start_service(options(url, tmp_path, scenario=busy_all_day(), speed=120.0, seed=7,
                                 fact_buffer=200))
     down = False
 
