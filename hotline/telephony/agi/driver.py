@@ -365,31 +365,33 @@ class AgiDriver:
         # Keys stop a prompt only when keys are what comes next (or the prompt is alone).
         listens_for_speech_only = isinstance(follower, Recognize) and keys_wanted is None
         escape = ALL_KEYS if play.interruptible and not listens_for_speech_only else ""
-        for sound in await self._sounds(play.prompts, call.call_id):
-            result = await self._guard(call, call.session.stream_file(sound, escape))
-            if result.failed:
-                log.warning("AGI call %s: sound %s did not play (missing file?)",
-                            call.call_id, sound)
-            if result.digit is not None:
-                if keys_wanted is not None:
-                    call.commands.popleft()
-                    await self._continue_keys(call, follower, keys_wanted, result.digit)
-                else:
-                    await self._post(DigitsReceived(call.call_id, result.digit, self._now()))
-                return
-        await self._post(PlaybackFinished(call.call_id, self._now()))
+        digit = await self._stream(call, play.prompts, escape)
+        if digit is None:
+            await self._post(PlaybackFinished(call.call_id, self._now()))
+        elif keys_wanted is not None:
+            call.commands.popleft()
+            await self._continue_keys(call, follower, keys_wanted, digit)
+        else:
+            await self._post(DigitsReceived(call.call_id, digit, self._now()))
 
     async def _announce(self, call: _Call, announce: Announce) -> None:
         key = announce.callback_key
         escape = key if key is not None and len(key) == 1 and key in DTMF_DIGITS else ""
-        for sound in await self._sounds(announce.prompts, call.call_id):
+        digit = await self._stream(call, announce.prompts, escape)
+        if digit is not None:
+            await self._post(DigitsReceived(call.call_id, digit, self._now()))
+
+    async def _stream(self, call: _Call, prompts: tuple[Prompt, ...], escape: str
+                      ) -> str | None:
+        """Play the prompts' sounds in turn; the key (one of `escape`) that stopped one."""
+        for sound in await self._sounds(prompts, call.call_id):
             result = await self._guard(call, call.session.stream_file(sound, escape))
             if result.failed:
                 log.warning("AGI call %s: sound %s did not play (missing file?)",
                             call.call_id, sound)
             if result.digit is not None:
-                await self._post(DigitsReceived(call.call_id, result.digit, self._now()))
-                return
+                return result.digit
+        return None
 
     async def _continue_keys(self, call: _Call, follower: Command | None, keys: CollectDigits,
                              first: str) -> None:
