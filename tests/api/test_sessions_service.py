@@ -12,28 +12,10 @@ import httpx
 from service.conftest import ServiceRun, options, start_service  # noqa: F401 (fixture)
 from sqlalchemy.engine import URL
 
-from api.conftest import on_databases
-from hotline.api.accounts import add_user
-from hotline.api.security import Passwords
-from hotline.api.sync import sync_reference_data
+from api.conftest import PASSWORD, on_databases, prepare
 from hotline.config.loader import Centre
 from hotline.service.server import ServeOptions
-from hotline.store.engine import create_engine
-from hotline.store.migrate import upgrade
-from hotline.store.models import UserRole
 from hotline.workorders.catalogue import Catalogue
-
-PASSWORD = "session-test-password"
-
-
-async def seed(url: URL, centre: Centre, catalogue: Catalogue) -> None:
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        await sync_reference_data(engine, centre, catalogue)
-        await add_user(engine, Passwords(1, 64), "super", PASSWORD, UserRole.SUPERVISOR)
-    finally:
-        await engine.dispose()
 
 
 async def login(client: httpx.AsyncClient, port: int) -> str:
@@ -54,7 +36,7 @@ async def test_a_restart_keeps_everyone_logged_in(
     db_url: URL, tmp_path: Path, centre: Centre, catalogue: Catalogue,
     start_service: Callable[[ServeOptions], ServiceRun],  # noqa: F811 (the fixture)
 ) -> None:
-    await seed(db_url, centre, catalogue)
+    await prepare(db_url, centre, catalogue)
     first = start_service(options(db_url, tmp_path))
     running = await first.start()
     async with httpx.AsyncClient(timeout=10) as client:
@@ -77,7 +59,7 @@ async def test_the_standby_honours_the_active_ones_tokens(
     db_url: URL, tmp_path: Path, centre: Centre, catalogue: Catalogue,
     start_service: Callable[[ServeOptions], ServiceRun],  # noqa: F811 (the fixture)
 ) -> None:
-    await seed(db_url, centre, catalogue)
+    await prepare(db_url, centre, catalogue)
     active = start_service(options(db_url, tmp_path, spill_path=tmp_path / "a.spill"))
     running = await active.start()
     standby = start_service(options(db_url, tmp_path, spill_path=tmp_path / "b.spill",

@@ -20,21 +20,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from api.conftest import PASSWORD, prepare
 from sqlalchemy.engine import URL
 
-from hotline.api.accounts import add_user
-from hotline.api.security import Passwords
-from hotline.api.sync import sync_reference_data
 from hotline.config.loader import Centre
 from hotline.service.server import ServeOptions
-from hotline.store.engine import create_engine
-from hotline.store.migrate import upgrade
-from hotline.store.models import UserRole
 from hotline.workorders.catalogue import Catalogue
 
 from .conftest import CONFIG, ServiceRun, options, queue_callers, waiting
 
-PASSWORD = "standby-test-password"
 CALLERS = ["w1", "w2", "w3", "w4"]
 ADDRESS = re.compile(r"serving (http://127\.0\.0\.1:\d+)/")
 
@@ -121,13 +115,7 @@ async def _live_waiting(client: httpx.AsyncClient, base: str) -> list[str]:
 async def _seed(url: URL, tmp_path: Path, centre: Centre, catalogue: Catalogue,
                 start_service: Callable[[ServeOptions], ServiceRun]) -> list[str]:
     """An earlier run that left callers waiting, and a supervisor to log in with."""
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        await sync_reference_data(engine, centre, catalogue)
-        await add_user(engine, Passwords(1, 64), "super", PASSWORD, UserRole.SUPERVISOR)
-    finally:
-        await engine.dispose()
+    await prepare(url, centre, catalogue)
     run = start_service(options(url, tmp_path, spill_path=tmp_path / "seed.spill"))
     running = await run.start()
     await queue_callers(running, CALLERS)
